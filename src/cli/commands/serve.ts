@@ -1,0 +1,129 @@
+/**
+ * `mlops serve`: the prediction API.
+ *
+ *   mlops serve [--host 127.0.0.1] [--port 8000] [--model-file PATH] [--model-url URL]
+ *               [--admin-key-env MLOPS_ADMIN_KEY] [--contract config/datasets/california_housing.yaml]
+ *               [--poll-interval SECONDS] [--max-batch N] [--log-level info]
+ *
+ * Sources cascade in the order: injected sources (registry, later) → --model-url → --model-file. Model bytes
+ * are decoded by the decoder registered in src/serving/decoders.ts (`registerDecoder`). The admin key is read
+ * from the environment variable named by --admin-key-env (never a default in code); unset → admin disabled.
+ * The process drains and exits 0 on SIGTERM/SIGINT.
+ */
+import type { Command } from "commander";
+import { loadContract } from "../../data/contract.ts";
+import { type RunningServer, startServer } from "../../serving/app.ts";
+import { fileSource, urlSource } from "../../serving/sources.ts";
+import type { ModelDecoder, ModelSource } from "../../serving/types.ts";
+import { type LoadedConfig, datasetContractPath, resolveHome } from "../../config/load.ts";
+import { registerBundleDecoder, registrySource } from "../../serving/registry-source.ts";
+import { UsageError, globalOptions, info } from "../util.ts";
+import { loadConfigForCli } from "./config.ts";
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  modelFile?: string;
+  modelUrl?: string;
+  /** Name of the env var holding the admin key (overrides adminApiKey). */
+  adminKeyEnv?: string;
+  /** Admin key (from config serve.admin_api_key, itself `${env:MLOPS_ADMIN_KEY,null}` by default). */
+  adminApiKey?: string;
+  bodyLimit?: number;
+  contract?: string;
+  /** Seconds between polls of the primary source (0 = off). */
+  pollInterval?: number;
+  maxBatch?: number;
+  logLevel?: string;
+  /** Sources tried before --model-url/--model-file (e.g. the registry alias source). */
+  sources?: ModelSource[];
+  /** Decoder for file/URL sources; default: the decoder registry. */
+  decode?: ModelDecoder;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_CONTRACT = "config/datasets/california_housing.yaml";
+
+/** Extension point for the lead: sources prepended to every `mlops serve` (e.g. registry alias). */
+export type ServeSourceFactory = (opts: ServeOptions) => ModelSource[] | Promise<ModelSource[]>;
+
+export async function runServe(opts: ServeOptions): Promise<RunningServer> {
+  const env = opts.env ?? process.env;
+  const contract = loadContract(opts.contract ?? DEFAULT_CONTRACT);
+  const sources: ModelSource[] = [...(opts.sources ?? [])];
+  if (opts.modelUrl) sources.push(urlSource({ url: opts.modelUrl, decode: opts.decode }));
+  if (opts.modelFile) sources.push(fileSource({ path: opts.modelFile, decode: opts.decode }));
+  if (sources.length === 0) throw new UsageError("serve: give --model-file PATH and/or --model-url URL");
+  const keyVar = opts.adminKeyEnv;
+  const adminApiKey = keyVar ? (env[keyVar] && env[keyVar] !== "" ? env[keyVar] : undefined) : opts.adminApiKey;
+  return await startServer({
+    contract,
+    sources,
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 8000,
+    adminApiKey,
+    pollIntervalMs: (opts.pollInterval ?? 0) * 1000,
+    maxBatch: opts.maxBatch,
+    bodyLimit: opts.bodyLimit,
+    logLevel: opts.logLevel ?? env.LOG_LEVEL ?? "info",
+    waitForModel: true,
+  });
+}
+
+function intArg(name: string, min: number, max: number) {
+  return (s: string) => {
+    const v = Number(s);
+    if (!/^\d+$/.test(s.trim()) || v < min || v > max) {
+      throw new UsageError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(s)}`);
+    }
+    return v;
+  };
+}
+
+/** Sources, host/port, admin key and limits from the pipeline config (CLI flags win). */
+export function serveOptionsFromConfig(loaded: LoadedConfig, o: ServeOptions): ServeOptions {
+  const c = loaded.config;
+  const home = resolveHome(c);
+  registerBundleDecoder();
+  const sources: ModelSource[] = [registrySource({ home, name: c.model_name, alias: c.serve.alias })];
+  if (c.serve.fallback_alias && c.serve.fallback_alias !== c.serve.alias) {
+    sources.push(registrySource({ home, name: c.model_name, alias: c.serve.fallback_alias }));
+  }
+  return {
+    ...o,
+    host: o.host ?? c.serve.host,
+    port: o.port ?? c.serve.port,
+    contract: o.contract ?? datasetContractPath(c),
+    pollInterval: o.pollInterval ?? c.serve.reload_poll_seconds,
+    maxBatch: o.maxBatch ?? c.serve.max_batch,
+    logLevel: o.logLevel ?? c.serve.log_level,
+    adminApiKey: c.serve.admin_api_key ?? undefined,
+    bodyLimit: c.serve.body_limit_bytes,
+    sources: [...sources, ...(o.sources ?? [])],
+  };
+}
+
+export function registerServeCommand(program: Command, deps: { sources?: ServeSourceFactory } = {}): Command {
+  return program
+    .command("serve")
+    .description(
+      "serve the registry's production model over HTTP (reference /api/v1, MLflow /invocations, Open Inference V2, dashboard)",
+    )
+    .argument("[overrides...]", "config overrides, e.g. serve.port=9000 serve.alias=staging")
+    .option("--host <host>", "bind address (default: serve.host)")
+    .option("--port <port>", "port, 0 = any free port (default: serve.port)", intArg("--port", 0, 65535))
+    .option("--model-file <path>", "model bundle file (fallback source after the registry)")
+    .option("--model-url <url>", "model bundle URL (http/https; tried after the registry, before --model-file)")
+    .option("--admin-key-env <name>", "environment variable holding the admin API key (overrides serve.admin_api_key)")
+    .option("--contract <path>", "dataset contract YAML (default: the config's dataset)")
+    .option("--poll-interval <seconds>", "poll the registry alias for new versions, 0 = off (default: serve.reload_poll_seconds)", intArg("--poll-interval", 0, 86_400))
+    .option("--max-batch <n>", "max rows per request (default: serve.max_batch)", intArg("--max-batch", 1, 1_000_000))
+    .option("--log-level <level>", "pino log level (default: serve.log_level)")
+    .action(async (overrides: string[], o: ServeOptions, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const extra = deps.sources ? await deps.sources(o) : [];
+      const opts = serveOptionsFromConfig(loadConfigForCli(g, overrides), { ...o, sources: extra });
+      const running = await runServe(opts);
+      info(`serving on ${running.url} (dashboard ${running.url}/, API docs ${running.url}/docs)`, g);
+    });
+}

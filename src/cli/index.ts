@@ -1,0 +1,108 @@
+/**
+ * The `mlops` command line. Runs main() on import (bin/mlops.js imports this file; also runnable as
+ * `node --import tsx src/cli/index.ts ...`).
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error (unknown command/option, bad argument, bad override or
+ * invalid config). Errors print `error: <message>` on stderr; MLOPS_DEBUG=1 adds the stack trace.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { registerConfigCommands } from "./commands/config.ts";
+import { registerDataCommands } from "./commands/data.ts";
+import { registerModelsCommands } from "./commands/models.ts";
+import { printTrainSummary, registerRunCommand, runTrainingFromCli } from "./commands/run.ts";
+import { registerServeCommand, runServe, serveOptionsFromConfig } from "./commands/serve.ts";
+import { loadConfigForCli } from "./commands/config.ts";
+import { registerRunsCommands } from "./commands/runs.ts";
+import { CliError, EXIT, exitCodeFor, globalOptions, info, printJson } from "./util.ts";
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Makes every command in the tree throw CommanderError instead of exiting (also commands added via addCommand). */
+function applyExitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) applyExitOverride(sub);
+}
+
+function registerStartCommand(program: Command): void {
+  program
+    .command("start")
+    .description(
+      "the whole job: ingest + validate the data, train (fast profile, cached), register, promote through the gates, then serve API + dashboard",
+    )
+    .argument("[overrides...]", "config overrides, e.g. selection.profile=full serve.port=9000")
+    .option("--no-serve", "stop after training and promotion")
+    .action(async (overrides: string[], o: { serve: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const r = await runTrainingFromCli(g, overrides, {});
+      printTrainSummary(r, g);
+      if (!o.serve) return;
+      const loaded = loadConfigForCli(g, overrides);
+      const running = await runServe(serveOptionsFromConfig(loaded, {}));
+      info(`\nserving ${loaded.config.model_name} on ${running.url}  ·  API docs ${running.url}/docs  ·  Ctrl-C to stop`, g);
+    });
+}
+
+/** Builds the full `mlops` program (all commands registered, exit override applied). */
+export function buildProgram(): Command {
+  const program = new Command("mlops");
+  program
+    .description("End-to-end MLOps for tabular regression: data, training, registry, serving and monitoring")
+    .option("--json", "machine-readable output: one JSON document on stdout, no progress")
+    .option("-q, --quiet", "no progress or informational messages")
+    .option("-c, --config <path>", "pipeline config file (default: $MLOPS_CONFIG or config/pipeline.yaml)")
+    .addHelpText("after", "\nVersion: mlops -V | --version (as the first argument)")
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  registerConfigCommands(program);
+  registerDataCommands(program);
+  registerRunCommand(program);
+  registerRunsCommands(program);
+  registerModelsCommands(program);
+  registerServeCommand(program);
+  registerStartCommand(program);
+  applyExitOverride(program);
+  return program;
+}
+
+function errorLines(err: unknown): string[] {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split("\n").map((l) => `error: ${l}`);
+}
+
+/** Parses argv (node-style: [node, script, ...args]) and runs the command; resolves to the exit code. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // The version flag is handled here, only as the first argument: subcommands own `--version <v>`
+  // (e.g. `mlops models promote NAME --version 3`), which a root-level commander version option would swallow.
+  if (argv[2] === "-V" || argv[2] === "--version") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    const code = exitCodeFor(err);
+    // Commander already printed its own usage errors / help / version.
+    if (!(err instanceof CommanderError)) {
+      process.stderr.write(`${errorLines(err).join("\n")}\n`);
+      if (process.env.MLOPS_DEBUG === "1" && err instanceof Error && err.stack) {
+        process.stderr.write(`${err.stack}\n`);
+      }
+    }
+    return code;
+  }
+}
+
+process.exitCode = await main();

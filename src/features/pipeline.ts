@@ -1,0 +1,304 @@
+/**
+ * FeaturePipeline: every transformation between a raw, contract-shaped table and the model's feature
+ * matrix, fitted on the training split only and serialised next to the model. Training (pipeline steps 04–07)
+ * and serving both call `transform`, so the served features are, by construction, the trained ones.
+ *
+ * Stages (in order): canonical categories (contract spelling, case-insensitive) → numeric imputation
+ * (median/mean/KNN/iterative; target never included) → ratio features (contract `ratios`, e.g.
+ * rooms_per_household; a zero or missing denominator falls back to the training median of the ratio) →
+ * one-hot categories (unseen → all zeros, missing → training mode) → geo clusters (KMeans on raw
+ * latitude/longitude: cluster label + RBF similarity exp(-γ‖x − c‖²) to every centroid) → optional
+ * standard scaling (linear models).
+ */
+import type { ColumnSpec, DatasetContract } from "../data/contract-types.ts";
+import type { Frame } from "../data/frame.ts";
+import { type BundlePart, packBundle, unpackBundle } from "../ml/codec.ts";
+import { KMeans } from "../ml/cluster.ts";
+import { OneHotEncoder, StandardScaler } from "../ml/preprocessing.ts";
+import { type Matrix, type ModelState, matrix } from "../ml/types.ts";
+import { type ImputerOptions, NumericImputer } from "./impute.ts";
+
+export interface GeoOptions {
+  k: number;
+  gamma: number;
+  seed: number;
+  nInit?: number;
+}
+
+export interface FeatureOptions {
+  imputer: ImputerOptions;
+  ratios: boolean;
+  oneHot: boolean;
+  geo: GeoOptions | null;
+  scale: boolean;
+}
+
+export interface InputColumns {
+  numeric: string[];
+  categorical: string[];
+}
+
+/** The contract's model inputs (every column except the target), split by kind, in contract order. */
+export function inputColumns(contract: DatasetContract): InputColumns {
+  const numeric: string[] = [];
+  const categorical: string[] = [];
+  for (const c of contract.columns) {
+    if (c.name === contract.target) continue;
+    if (c.type === "categorical") categorical.push(c.name);
+    else numeric.push(c.name);
+  }
+  return { numeric, categorical };
+}
+
+/** Case-insensitive, trimmed lookup of a category's canonical spelling; null when unknown. */
+export function canonicalCategory(spec: ColumnSpec, value: string): string | null {
+  if (spec.type !== "categorical") return value;
+  const v = value.trim().toUpperCase();
+  for (const c of spec.categories) if (c.toUpperCase() === v) return c;
+  return null;
+}
+
+export class FeaturePipeline {
+  readonly inputs: InputColumns;
+  featureNames: string[] = [];
+  private imputer: NumericImputer | null = null;
+  private ratioFill: Float64Array = new Float64Array(0);
+  private catFill: string[] = [];
+  private encoders: OneHotEncoder[] = [];
+  private kmeans: KMeans | null = null;
+  private scaler: StandardScaler | null = null;
+  private fitted = false;
+
+  constructor(
+    readonly contract: DatasetContract,
+    readonly options: FeatureOptions,
+  ) {
+    this.inputs = inputColumns(contract);
+    if (options.geo && !contract.geo)
+      throw new Error(`features.geo is enabled but dataset '${contract.name}' declares no geo columns`);
+  }
+
+  get ratioSpecs(): NonNullable<DatasetContract["ratios"]> {
+    return this.options.ratios ? (this.contract.ratios ?? []) : [];
+  }
+
+  fit(frame: Frame): this {
+    this.fitTransform(frame);
+    return this;
+  }
+
+  fitTransform(frame: Frame): Matrix {
+    this.checkColumns(frame);
+    const num = frame.toMatrix(this.inputs.numeric);
+    this.imputer = new NumericImputer(this.options.imputer).fit(num);
+    const imputed = this.imputer.transform(num);
+    const ratios = this.rawRatios(imputed);
+    this.ratioFill = new Float64Array(ratios.length);
+    ratios.forEach((r, k) => {
+      this.ratioFill[k] = median(r);
+    });
+    this.catFill = this.inputs.categorical.map((name) => modeOf(this.categoryStrings(frame, name)));
+    this.encoders = this.options.oneHot
+      ? this.inputs.categorical.map((name, k) =>
+          new OneHotEncoder({ handle_unknown: "ignore" }).fit(this.filledCategories(frame, name, k), name),
+        )
+      : [];
+    if (this.options.geo) {
+      const g = this.options.geo;
+      this.kmeans = new KMeans({ n_clusters: g.k, n_init: g.nInit ?? 10, random_state: g.seed }).fit(
+        this.latLon(imputed),
+      );
+    }
+    this.fitted = true;
+    this.scaler = null;
+    const unscaled = this.assemble(frame, imputed, ratios);
+    if (this.options.scale) {
+      this.scaler = new StandardScaler().fit(unscaled);
+      return this.scaler.transform(unscaled);
+    }
+    return unscaled;
+  }
+
+  transform(frame: Frame): Matrix {
+    if (!this.fitted || !this.imputer) throw new Error("FeaturePipeline is not fitted");
+    this.checkColumns(frame);
+    const imputed = this.imputer.transform(frame.toMatrix(this.inputs.numeric));
+    const out = this.assemble(frame, imputed, this.rawRatios(imputed));
+    return this.scaler ? this.scaler.transform(out) : out;
+  }
+
+  private checkColumns(frame: Frame): void {
+    const missing = [...this.inputs.numeric, ...this.inputs.categorical].filter((c) => !frame.has(c));
+    if (missing.length) throw new Error(`FeaturePipeline: input is missing column(s) ${missing.join(", ")}`);
+  }
+
+  private rawRatios(imputed: Matrix): Float64Array[] {
+    const idx = (name: string) => {
+      const j = this.inputs.numeric.indexOf(name);
+      if (j < 0) throw new Error(`ratio feature refers to unknown numeric column '${name}'`);
+      return j;
+    };
+    const m = imputed.cols;
+    return this.ratioSpecs.map((r) => {
+      const a = idx(r.numerator),
+        b = idx(r.denominator);
+      const out = new Float64Array(imputed.rows);
+      for (let i = 0; i < imputed.rows; i++) {
+        const den = imputed.data[i * m + b];
+        out[i] = den !== 0 ? imputed.data[i * m + a] / den : Number.NaN;
+      }
+      return out;
+    });
+  }
+
+  private latLon(imputed: Matrix): Matrix {
+    const geo = this.contract.geo!;
+    const jl = this.inputs.numeric.indexOf(geo.latitude),
+      jo = this.inputs.numeric.indexOf(geo.longitude);
+    if (jl < 0 || jo < 0)
+      throw new Error(`geo columns ${geo.latitude}/${geo.longitude} are not numeric inputs`);
+    const n = imputed.rows,
+      m = imputed.cols;
+    const d = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      d[2 * i] = imputed.data[i * m + jl];
+      d[2 * i + 1] = imputed.data[i * m + jo];
+    }
+    return matrix(n, 2, d, [geo.latitude, geo.longitude]);
+  }
+
+  private categoryStrings(frame: Frame, name: string): (string | null)[] {
+    const spec = this.contract.columns.find((c) => c.name === name)!;
+    const col = frame.categorical(name);
+    const canon = col.levels.map((l) => canonicalCategory(spec, l));
+    const out = new Array<string | null>(frame.nRows);
+    for (let i = 0; i < frame.nRows; i++) {
+      const c = col.codes[i];
+      out[i] = c < 0 ? null : canon[c];
+    }
+    return out;
+  }
+
+  private filledCategories(frame: Frame, name: string, k: number): string[] {
+    return this.categoryStrings(frame, name).map((v) => v ?? this.catFill[k]);
+  }
+
+  private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[]): Matrix {
+    const n = frame.nRows;
+    const blocks: { names: string[]; get: (i: number, j: number) => number }[] = [];
+    blocks.push({ names: [...this.inputs.numeric], get: (i, j) => imputed.data[i * imputed.cols + j] });
+    if (ratios.length) {
+      blocks.push({
+        names: this.ratioSpecs.map((r) => r.name),
+        get: (i, j) => {
+          const v = ratios[j][i];
+          return Number.isFinite(v) ? v : this.ratioFill[j];
+        },
+      });
+    }
+    this.encoders.forEach((enc, k) => {
+      const oh = enc.transform(this.filledCategories(frame, this.inputs.categorical[k], k));
+      blocks.push({ names: enc.getFeatureNamesOut(), get: (i, j) => oh.data[i * oh.cols + j] });
+    });
+    if (this.kmeans) {
+      const ll = this.latLon(imputed);
+      const labels = this.kmeans.predict(ll);
+      const centers = this.kmeans.clusterCenters_!;
+      const k = this.kmeans.nClusters;
+      const gamma = this.options.geo!.gamma;
+      const sims = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < k; c++) {
+          const d0 = ll.data[2 * i] - centers[2 * c],
+            d1 = ll.data[2 * i + 1] - centers[2 * c + 1];
+          sims[i * k + c] = Math.exp(-gamma * (d0 * d0 + d1 * d1));
+        }
+      }
+      blocks.push({ names: ["geo_cluster"], get: (i) => labels[i] });
+      blocks.push({
+        names: Array.from({ length: k }, (_, c) => `geo_sim_${c}`),
+        get: (i, c) => sims[i * k + c],
+      });
+    }
+    const names = blocks.flatMap((b) => b.names);
+    const m = names.length;
+    const data = new Float64Array(n * m);
+    let off = 0;
+    for (const b of blocks) {
+      const w = b.names.length;
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * m + off + j] = b.get(i, j);
+      off += w;
+    }
+    this.featureNames = names;
+    return matrix(n, m, data, names);
+  }
+
+  toState(): ModelState {
+    if (!this.fitted || !this.imputer) throw new Error("FeaturePipeline is not fitted");
+    const parts: Record<string, BundlePart> = {
+      spec: {
+        json: {
+          contract: this.contract,
+          options: this.options,
+          featureNames: this.featureNames,
+          ratioFill: Array.from(this.ratioFill),
+          catFill: this.catFill,
+        },
+      },
+      imputer: this.imputer.toState(),
+    };
+    this.encoders.forEach((e, k) => {
+      parts[`onehot_${k}`] = e.toState();
+    });
+    if (this.kmeans) parts.kmeans = this.kmeans.toState();
+    if (this.scaler) parts.scaler = this.scaler.toState();
+    return packBundle(parts, { component: "FeaturePipeline" });
+  }
+
+  static fromState(state: ModelState): FeaturePipeline {
+    if (state.meta.component !== "FeaturePipeline") throw new Error("not a FeaturePipeline state");
+    const p = unpackBundle(state);
+    const spec = (p.spec as { json: Record<string, unknown> }).json as {
+      contract: DatasetContract;
+      options: FeatureOptions;
+      featureNames: string[];
+      ratioFill: number[];
+      catFill: string[];
+    };
+    const fp = new FeaturePipeline(spec.contract, spec.options);
+    fp.featureNames = spec.featureNames;
+    fp.ratioFill = Float64Array.from(spec.ratioFill);
+    fp.catFill = spec.catFill;
+    fp.imputer = NumericImputer.fromState(p.imputer as ModelState);
+    fp.encoders = spec.options.oneHot
+      ? fp.inputs.categorical.map((_, k) => OneHotEncoder.fromState(p[`onehot_${k}`] as ModelState))
+      : [];
+    fp.kmeans = p.kmeans ? KMeans.fromState(p.kmeans as ModelState) : null;
+    fp.scaler = p.scaler ? StandardScaler.fromState(p.scaler as ModelState) : null;
+    fp.fitted = true;
+    return fp;
+  }
+}
+
+function median(v: Float64Array): number {
+  const f = Array.from(v)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  if (f.length === 0) return 0;
+  const h = f.length >> 1;
+  return f.length % 2 ? f[h] : (f[h - 1] + f[h]) / 2;
+}
+
+function modeOf(values: (string | null)[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = "";
+  let bestN = -1;
+  for (const [k, n] of [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (n > bestN) {
+      best = k;
+      bestN = n;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,214 @@
+/**
+ * Quantile binning for the histogram tree core.
+ *
+ * Every feature is cast to float32 (like scikit-learn's trees), its distinct values are sorted and merged when closer
+ * than 1e-7 (sklearn's FEATURE_THRESHOLD), and then:
+ *  - if there are at most `maxBins` distinct values, each one gets its own bin (exact mode: histogram splits are the
+ *    same candidate set as sklearn's exact splitter);
+ *  - otherwise consecutive values are grouped into at most `maxBins` bins of roughly equal counts (quantiles).
+ * Each bin remembers the smallest (`lo`) and largest (`hi`) float32 value it holds, so a split between two bins becomes
+ * the real threshold `lo(next)/2 + hi(prev)/2` and prediction works on raw features.
+ * Missing values (NaN) get their own code: `nBins[f]` (after the value bins; at most 255 for Uint8 codes).
+ * Codes are column-major (`codes[f * rows + i]`) in a SharedArrayBuffer, so worker threads can read them without copies.
+ */
+import type { Matrix } from "../types.ts";
+import { MLInputError } from "../types.ts";
+
+export interface BinningOptions {
+  /** Max value bins per feature (2..65535; Infinity = 65535). <= 255 gives Uint8 codes, more gives Uint16. Default 255. */
+  maxBins?: number;
+}
+
+/** Plain-data form of a BinnedDataset (all typed arrays; `codes` may live on a SharedArrayBuffer). */
+export interface BinnedData {
+  rows: number;
+  cols: number;
+  maxBins: number;
+  codes: Uint8Array | Uint16Array;
+  /** Value bins per feature; the missing code of feature f is nBins[f]. */
+  nBins: Int32Array;
+  /** binOffset[f]..binOffset[f+1] indexes binLo/binHi of feature f. */
+  binOffset: Int32Array;
+  binLo: Float64Array;
+  binHi: Float64Array;
+  /** 1 when every distinct value of the feature has its own bin (exact splits). */
+  exact: Uint8Array;
+  featureNames?: readonly string[];
+}
+
+const FEATURE_THRESHOLD = 1e-7;
+
+export function resolveMaxBins(maxBins: number | undefined): number {
+  const mb = maxBins === undefined ? 255 : maxBins === Number.POSITIVE_INFINITY ? 65535 : maxBins;
+  if (!Number.isInteger(mb) || mb < 2 || mb > 65535) {
+    throw new MLInputError(`max_bins must be an integer in [2, 65535] or Infinity, got ${maxBins}`);
+  }
+  return mb;
+}
+
+/** A binned feature matrix. Build it once per training set (e.g. per CV fold) and pass it to every tree model's fit. */
+export class BinnedDataset implements BinnedData {
+  readonly rows: number;
+  readonly cols: number;
+  readonly maxBins: number;
+  readonly codes: Uint8Array | Uint16Array;
+  readonly nBins: Int32Array;
+  readonly binOffset: Int32Array;
+  readonly binLo: Float64Array;
+  readonly binHi: Float64Array;
+  readonly exact: Uint8Array;
+  readonly featureNames?: readonly string[];
+  /** The source matrix (kept so models can check it is the same X they are fitted on). */
+  readonly source: Matrix | null;
+
+  constructor(d: BinnedData, source: Matrix | null = null) {
+    this.rows = d.rows;
+    this.cols = d.cols;
+    this.maxBins = d.maxBins;
+    this.codes = d.codes;
+    this.nBins = d.nBins;
+    this.binOffset = d.binOffset;
+    this.binLo = d.binLo;
+    this.binHi = d.binHi;
+    this.exact = d.exact;
+    if (d.featureNames) this.featureNames = d.featureNames;
+    this.source = source;
+  }
+
+  /** Bin X (row-major, NaN = missing). */
+  static fromMatrix(X: Matrix, opts: BinningOptions = {}): BinnedDataset {
+    const maxBins = resolveMaxBins(opts.maxBins);
+    const n = X.rows;
+    const p = X.cols;
+    if (n === 0) throw new MLInputError("cannot bin an empty matrix (0 rows)");
+    if (p === 0) throw new MLInputError("cannot bin a matrix with 0 columns");
+    const wide = maxBins > 255;
+    const buf = new SharedArrayBuffer(n * p * (wide ? 2 : 1));
+    const codes = wide ? new Uint16Array(buf) : new Uint8Array(buf);
+    const nBins = new Int32Array(p);
+    const binOffset = new Int32Array(p + 1);
+    const exact = new Uint8Array(p);
+    const los: Float64Array[] = [];
+    const his: Float64Array[] = [];
+    const col = new Float64Array(n);
+    const data = X.data;
+    for (let f = 0; f < p; f++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const v = data[i * p + f];
+        if (!Number.isNaN(v)) col[m++] = Math.fround(v);
+      }
+      const sorted = col.subarray(0, m).sort();
+      // distinct groups (values closer than 1e-7 to the previous one are merged)
+      const gLo: number[] = [];
+      const gHi: number[] = [];
+      const gCnt: number[] = [];
+      for (let k = 0; k < m; k++) {
+        const v = sorted[k];
+        const g = gHi.length - 1;
+        if (g >= 0 && v <= gHi[g] + FEATURE_THRESHOLD) {
+          gHi[g] = v;
+          gCnt[g]++;
+        } else {
+          gLo.push(v);
+          gHi.push(v);
+          gCnt.push(1);
+        }
+      }
+      let lo: Float64Array;
+      let hi: Float64Array;
+      if (gLo.length <= maxBins) {
+        lo = Float64Array.from(gLo);
+        hi = Float64Array.from(gHi);
+        exact[f] = 1;
+      } else {
+        const bl: number[] = [];
+        const bh: number[] = [];
+        let cum = 0;
+        let open = false;
+        for (let g = 0; g < gLo.length; g++) {
+          if (!open) {
+            bl.push(gLo[g]);
+            open = true;
+          }
+          cum += gCnt[g];
+          if (cum >= (bl.length * m) / maxBins || g === gLo.length - 1) {
+            bh.push(gHi[g]);
+            open = false;
+          }
+        }
+        lo = Float64Array.from(bl);
+        hi = Float64Array.from(bh);
+      }
+      const nb = lo.length;
+      nBins[f] = nb;
+      binOffset[f + 1] = binOffset[f] + nb;
+      los.push(lo);
+      his.push(hi);
+      const base = f * n;
+      for (let i = 0; i < n; i++) {
+        const x = data[i * p + f];
+        if (Number.isNaN(x)) {
+          codes[base + i] = nb;
+          continue;
+        }
+        const v = Math.fround(x);
+        // first bin whose hi >= v
+        let a = 0;
+        let b = nb - 1;
+        while (a < b) {
+          const mid = (a + b) >>> 1;
+          if (hi[mid] >= v) b = mid;
+          else a = mid + 1;
+        }
+        codes[base + i] = a;
+      }
+    }
+    const total = binOffset[p];
+    const binLo = new Float64Array(total);
+    const binHi = new Float64Array(total);
+    for (let f = 0; f < p; f++) {
+      binLo.set(los[f], binOffset[f]);
+      binHi.set(his[f], binOffset[f]);
+    }
+    return new BinnedDataset(
+      {
+        rows: n,
+        cols: p,
+        maxBins,
+        codes,
+        nBins,
+        binOffset,
+        binLo,
+        binHi,
+        exact,
+        featureNames: X.featureNames,
+      },
+      X,
+    );
+  }
+
+  /** Plain data (for postMessage to workers: `codes` is shared, the small arrays are copied). */
+  toData(): BinnedData {
+    const d: BinnedData = {
+      rows: this.rows,
+      cols: this.cols,
+      maxBins: this.maxBins,
+      codes: this.codes,
+      nBins: this.nBins,
+      binOffset: this.binOffset,
+      binLo: this.binLo,
+      binHi: this.binHi,
+      exact: this.exact,
+    };
+    if (this.featureNames) d.featureNames = this.featureNames;
+    return d;
+  }
+}
+
+/** sklearn's threshold between two adjacent float32 values a < b: the midpoint, or a when rounding lands on b / ±inf. */
+export function midpointThreshold(a: number, b: number): number {
+  let t = a / 2 + b / 2;
+  if (t === b || t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) t = a;
+  return t;
+}

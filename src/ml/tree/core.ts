@@ -1,0 +1,1134 @@
+/**
+ * The shared histogram tree core: one grower for DecisionTree, RandomForest and GradientBoosting.
+ *
+ * - Rows live in a Uint32Array index buffer; a node owns a contiguous range that is partitioned in place on split.
+ * - Per-node histograms of (Σw, Σw·y, count) per feature bin, in pooled Float64Array buffers (no per-node allocation).
+ *   After a split the smaller child's histogram is built and the larger one is derived as parent − smaller
+ *   (histogram subtraction). Small nodes (< `denseMin` rows) skip dense histograms and scan only the bins they touch.
+ * - Split score: Σ_L²/(W_L+λ) + Σ_R²/(W_R+λ) (variance / Friedman-MSE gain), strict improvement, features in order
+ *   (or a per-node random subset when maxFeatures < p). Missing values try both sides; the better side is stored.
+ * - Growth is depth-first (sklearn's pre-order numbering, left child = i + 1) or best-first when maxLeafNodes is set.
+ * - Node statistics (value, impurity, n) are summed directly over the node's rows, and which histograms are built
+ *   depends only on node sizes, never on max_depth / min_samples_split. So a node is computed bit for bit the same
+ *   whatever those two limits are, which is what makes `pruneTree` exact.
+ * - Feature subsets (maxFeatures < p) come from a per-node RNG seeded by (treeSeed, path from the root), not from a
+ *   sequential stream, so growing deeper never changes the draws of shallower nodes.
+ */
+import { deriveSeed, Rng } from "../../data/prng.ts";
+import type { BinnedData } from "./binning.ts";
+import { midpointThreshold } from "./binning.ts";
+
+export interface GrowParams {
+  /** Infinity = unlimited. */
+  maxDepth: number;
+  /** Absolute counts. */
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  minWeightLeaf: number;
+  /** Number of features examined per node (1..p). */
+  maxFeatures: number;
+  /** Infinity = depth-first growth; otherwise best-first with this many leaves at most. */
+  maxLeafNodes: number;
+  /** sklearn semantics: weighted impurity decrease / total weight must reach it. */
+  minImpurityDecrease: number;
+  /** L2 penalty on leaf values (0 = plain variance reduction). */
+  l2: number;
+  /** Tree seed (feature subsets). */
+  seed: number;
+}
+
+/** A fitted tree in pre-order (left child of an internal node i is i + 1). Leaves have feature = -1, left = right = -1. */
+export interface TreeArrays {
+  nodeCount: number;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  missingLeft: Uint8Array;
+  value: Float64Array;
+  nSamples: Int32Array;
+  weightedNSamples: Float64Array;
+  impurity: Float64Array;
+}
+
+export interface GrowResult {
+  tree: TreeArrays;
+  /** Pre-order node -> range [start, end) of the rows buffer (after partitioning). */
+  start: Int32Array;
+  end: Int32Array;
+}
+
+const EPSILON = 2.220446049250313e-16;
+/** Nodes with at most this many rows use the sort-based tiny-node scan. */
+const SMALL = 16;
+
+function grow32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+function grow64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Reusable tree grower bound to one binned dataset. Scratch buffers (histogram pool, gathers) are reused across
+ * trees, so a forest or a boosting run allocates them once per thread.
+ */
+export class TreeGrower {
+  readonly data: BinnedData;
+  private readonly N: number;
+  private readonly p: number;
+  private readonly histOff: Int32Array;
+  private readonly histLen: number;
+  private readonly maxNb1: number;
+  /** Nodes with fewer rows use the touched-bins path instead of dense histograms. */
+  denseMin: number;
+  private pool: Float64Array[] = [];
+  private free: number[] = [];
+  private gw: Float64Array;
+  private gy: Float64Array;
+  private sh: Float64Array;
+  private bits: Int32Array;
+  private smallCode = new Int32Array(SMALL);
+  private smallPos = new Int32Array(SMALL);
+  private words: Int32Array;
+  private featOrder: Int32Array;
+  // current tree inputs
+  private y: Float64Array = new Float64Array(0);
+  private wRow: Float64Array = new Float64Array(0);
+  private ones: Float64Array = new Float64Array(0);
+  private rows: Uint32Array = new Uint32Array(0);
+  private P!: GrowParams;
+  private wTotal = 0;
+  // node store (creation order)
+  private cap = 0;
+  private count = 0;
+  private nStart = new Int32Array(0);
+  private nEnd = new Int32Array(0);
+  private nDepth = new Int32Array(0);
+  private nSeed = new Int32Array(0);
+  private nHist = new Int32Array(0);
+  private nLeft = new Int32Array(0);
+  private nRight = new Int32Array(0);
+  private nFeat = new Int32Array(0);
+  private nBin = new Int32Array(0);
+  private nMissL = new Int32Array(0);
+  private nThr = new Float64Array(0);
+  private nGain = new Float64Array(0);
+  private nValue = new Float64Array(0);
+  private nImp = new Float64Array(0);
+  private nW = new Float64Array(0);
+  private nConst = new Int32Array(0);
+  // best split of the node being evaluated
+  private bGain = 0;
+  private bFeat = -1;
+  private bBin = -1;
+  private bNext = -1;
+  private bMissL = 0;
+
+  constructor(data: BinnedData) {
+    this.data = data;
+    this.N = data.rows;
+    this.p = data.cols;
+    this.histOff = new Int32Array(this.p + 1);
+    let maxNb = 0;
+    for (let f = 0; f < this.p; f++) {
+      this.histOff[f + 1] = this.histOff[f] + 3 * (data.nBins[f] + 1);
+      if (data.nBins[f] > maxNb) maxNb = data.nBins[f];
+    }
+    this.histLen = this.histOff[this.p];
+    this.maxNb1 = maxNb + 1;
+    this.denseMin =
+      Number(process.env.DENSE_MIN ?? 0) || Math.max(32, Math.floor(this.histLen / 3 / this.p / 4));
+    this.gw = new Float64Array(this.N);
+    this.gy = new Float64Array(this.N);
+    this.sh = new Float64Array(this.maxNb1 * 3);
+    this.bits = new Int32Array((this.maxNb1 >> 5) + 1);
+    this.words = new Int32Array((this.maxNb1 >> 5) + 1);
+    this.featOrder = new Int32Array(this.p);
+    this.ensureCap(256);
+  }
+
+  private ensureCap(n: number): void {
+    if (n <= this.cap) return;
+    const c = Math.max(n, this.cap * 2);
+    this.nStart = grow32(this.nStart, c);
+    this.nEnd = grow32(this.nEnd, c);
+    this.nDepth = grow32(this.nDepth, c);
+    this.nSeed = grow32(this.nSeed, c);
+    this.nHist = grow32(this.nHist, c);
+    this.nLeft = grow32(this.nLeft, c);
+    this.nRight = grow32(this.nRight, c);
+    this.nFeat = grow32(this.nFeat, c);
+    this.nBin = grow32(this.nBin, c);
+    this.nMissL = grow32(this.nMissL, c);
+    this.nThr = grow64(this.nThr, c);
+    this.nGain = grow64(this.nGain, c);
+    this.nValue = grow64(this.nValue, c);
+    this.nImp = grow64(this.nImp, c);
+    this.nW = grow64(this.nW, c);
+    this.nConst = grow32(this.nConst, c);
+    this.cap = c;
+  }
+
+  private acquire(): number {
+    const id = this.free.pop();
+    if (id !== undefined) return id;
+    this.pool.push(new Float64Array(this.histLen));
+    return this.pool.length - 1;
+  }
+
+  private release(id: number): void {
+    if (id >= 0) this.free.push(id);
+  }
+
+  private newNode(start: number, end: number, depth: number, seed: number): number {
+    this.ensureCap(this.count + 1);
+    const id = this.count++;
+    this.nStart[id] = start;
+    this.nEnd[id] = end;
+    this.nDepth[id] = depth;
+    this.nSeed[id] = seed;
+    this.nHist[id] = -1;
+    this.nLeft[id] = -1;
+    this.nRight[id] = -1;
+    this.nFeat[id] = -1;
+    this.nConst[id] = 0;
+    return id;
+  }
+
+  /**
+   * Grow one tree on `rows` (indices into the dataset; rows with zero weight must be left out) with targets `y`
+   * and optional per-row weights `w` (indexed by row id). `rows` is partitioned in place.
+   */
+  grow(y: Float64Array, w: Float64Array | null, rows: Uint32Array, params: GrowParams): GrowResult {
+    this.y = y;
+    if (w) this.wRow = w;
+    else {
+      if (this.ones.length !== this.N) this.ones = new Float64Array(this.N).fill(1);
+      this.wRow = this.ones;
+    }
+    this.rows = rows;
+    this.P = params;
+    this.count = 0;
+    this.free = this.pool.map((_, i) => i);
+    let wt = 0;
+    for (let k = 0; k < rows.length; k++) wt += this.wRow[rows[k]];
+    this.wTotal = wt;
+    const rootSeed = params.maxFeatures < this.p ? deriveSeed(params.seed, 0x7ee) : 0;
+    const root = this.newNode(0, rows.length, 0, rootSeed);
+    if (params.maxLeafNodes === Number.POSITIVE_INFINITY) this.growDepthFirst(root);
+    else this.growBestFirst(root);
+    return this.finish();
+  }
+
+  private growDepthFirst(root: number): void {
+    let stack = new Int32Array(64);
+    let sp = 0;
+    stack[sp++] = root;
+    while (sp > 0) {
+      const id = stack[--sp];
+      this.evaluate(id);
+      if (this.nFeat[id] < 0) continue;
+      this.split(id);
+      if (sp + 2 > stack.length) stack = grow32(stack, stack.length * 2);
+      stack[sp++] = this.nRight[id];
+      stack[sp++] = this.nLeft[id];
+    }
+  }
+
+  private growBestFirst(root: number): void {
+    const frontier: number[] = [];
+    this.evaluate(root);
+    frontier.push(root);
+    let splitsLeft = this.P.maxLeafNodes - 1;
+    while (frontier.length > 0) {
+      let bi = 0;
+      for (let i = 1; i < frontier.length; i++)
+        if (this.nGain[frontier[i]] > this.nGain[frontier[bi]]) bi = i;
+      const id = frontier[bi];
+      frontier.splice(bi, 1);
+      if (this.nFeat[id] < 0 || splitsLeft <= 0) {
+        this.nFeat[id] = -1;
+        this.release(this.nHist[id]);
+        this.nHist[id] = -1;
+        continue;
+      }
+      this.split(id);
+      splitsLeft--;
+      const l = this.nLeft[id];
+      const r = this.nRight[id];
+      this.evaluate(l);
+      this.evaluate(r);
+      frontier.push(l, r);
+    }
+  }
+
+  /** Node statistics, leaf tests and best split search. Leaves get nFeat = -1 and their histogram released. */
+  private evaluate(id: number): void {
+    const P = this.P;
+    const start = this.nStart[id];
+    const end = this.nEnd[id];
+    const rows = this.rows;
+    const y = this.y;
+    const wRow = this.wRow;
+    const gw = this.gw;
+    const gy = this.gy;
+    let sw = 0;
+    let swy = 0;
+    let swy2 = 0;
+    for (let k = start; k < end; k++) {
+      const r = rows[k];
+      const wi = wRow[r];
+      const yi = y[r];
+      const wy = wi * yi;
+      gw[k] = wi;
+      gy[k] = wy;
+      sw += wi;
+      swy += wy;
+      swy2 += wy * yi;
+    }
+    const cnt = end - start;
+    const mean = swy / sw;
+    this.nW[id] = sw;
+    this.nValue[id] = P.l2 > 0 ? swy / (sw + P.l2) : mean;
+    const imp = swy2 / sw - mean * mean;
+    this.nImp[id] = imp;
+    this.nFeat[id] = -1;
+    const mss = Math.max(P.minSamplesSplit, 2 * P.minSamplesLeaf);
+    if (this.nDepth[id] >= P.maxDepth || cnt < mss || sw < 2 * P.minWeightLeaf || imp <= EPSILON) {
+      this.release(this.nHist[id]);
+      this.nHist[id] = -1;
+      return;
+    }
+    if (this.nHist[id] < 0 && cnt >= this.denseMin) {
+      const h = this.acquire();
+      this.buildHist(this.pool[h], start, end, true);
+      this.nHist[id] = h;
+    }
+    this.bGain = Number.NEGATIVE_INFINITY;
+    this.bFeat = -1;
+    const p = this.p;
+    const hid = this.nHist[id];
+    const hist = hid >= 0 ? this.pool[hid] : null;
+    // features known to be constant in this node (inherited from the parent) are skipped; newly found ones are
+    // added, so children skip them too (p <= 31 only; depends on the node's rows alone, so truncation stays exact)
+    let cmask = this.nConst[id];
+    const trackConst = p <= 31;
+    if (P.maxFeatures >= p && cnt === 2 && !hist) {
+      // two rows: a feature either separates them (the lower code goes left) or is constant; same arithmetic as
+      // the general scans, so the same split comes out
+      const codes = this.data.codes;
+      const nBins = this.data.nBins;
+      const N = this.N;
+      const r0 = rows[start];
+      const r1 = rows[start + 1];
+      const msl = P.minSamplesLeaf;
+      const mwl = P.minWeightLeaf;
+      const lam = P.l2;
+      let best = this.bGain;
+      for (let f = 0; f < p; f++) {
+        if ((cmask >> f) & 1) continue;
+        const c0 = codes[f * N + r0];
+        const c1 = codes[f * N + r1];
+        if (c0 === c1) {
+          if (trackConst) cmask |= 1 << f;
+          continue;
+        }
+        const nb = nBins[f];
+        let low = start;
+        let prev = c0;
+        let next = c1;
+        if (c0 === nb) {
+          low = start + 1;
+          prev = c1;
+          next = -1;
+        } else if (c1 === nb) next = -1;
+        else if (c1 < c0) {
+          low = start + 1;
+          prev = c1;
+          next = c0;
+        }
+        const lw = gw[low];
+        const ly = gy[low];
+        const rw = sw - lw;
+        if (1 >= msl && lw >= mwl && rw >= mwl) {
+          const ry = swy - ly;
+          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+          if (g > best) {
+            best = g;
+            this.bFeat = f;
+            this.bBin = prev;
+            this.bNext = next;
+            this.bMissL = 0;
+          }
+        }
+      }
+      this.bGain = best;
+    } else if (P.maxFeatures >= p) {
+      for (let f = 0; f < p; f++) {
+        if ((cmask >> f) & 1) continue;
+        const nonEmpty = hist
+          ? this.scanDense(hist, f, sw, swy, cnt)
+          : cnt <= SMALL
+            ? this.scanSmall(f, start, end, sw, swy, cnt)
+            : this.scanSparse(f, start, end, sw, swy, cnt);
+        if (nonEmpty < 2 && trackConst) cmask |= 1 << f;
+      }
+    } else {
+      const order = this.featOrder;
+      for (let f = 0; f < p; f++) order[f] = f;
+      const rng = new Rng(this.nSeed[id]);
+      let visited = 0;
+      for (let i = 0; i < p && visited < P.maxFeatures; i++) {
+        const j = i + rng.int(p - i);
+        const f = order[j];
+        order[j] = order[i];
+        order[i] = f;
+        if ((cmask >> f) & 1) continue;
+        const nonEmpty = hist
+          ? this.scanDense(hist, f, sw, swy, cnt)
+          : cnt <= SMALL
+            ? this.scanSmall(f, start, end, sw, swy, cnt)
+            : this.scanSparse(f, start, end, sw, swy, cnt);
+        if (nonEmpty >= 2) visited++;
+        else if (trackConst) cmask |= 1 << f;
+      }
+    }
+    this.nConst[id] = cmask;
+    if (this.bFeat < 0) {
+      this.release(hid);
+      this.nHist[id] = -1;
+      return;
+    }
+    const lam = P.l2;
+    const improvement = this.bGain - (swy * swy) / (sw + lam);
+    if (improvement / this.wTotal + EPSILON < P.minImpurityDecrease) {
+      this.release(hid);
+      this.nHist[id] = -1;
+      return;
+    }
+    const f = this.bFeat;
+    const off = this.data.binOffset[f];
+    this.nFeat[id] = f;
+    this.nBin[id] = this.bBin;
+    this.nMissL[id] = this.bMissL;
+    this.nGain[id] = improvement;
+    this.nThr[id] =
+      this.bNext < 0
+        ? Number.POSITIVE_INFINITY
+        : midpointThreshold(this.data.binHi[off + this.bBin], this.data.binLo[off + this.bNext]);
+  }
+
+  /** Accumulate the histogram of rows[start..end) into h (zeroing it first when `zero`). */
+  private buildHist(h: Float64Array, start: number, end: number, gathered: boolean): void {
+    h.fill(0);
+    const gw = this.gw;
+    const gy = this.gy;
+    const rows = this.rows;
+    if (!gathered) {
+      const y = this.y;
+      const wRow = this.wRow;
+      for (let k = start; k < end; k++) {
+        const r = rows[k];
+        const wi = wRow[r];
+        gw[k] = wi;
+        gy[k] = wi * y[r];
+      }
+    }
+    const codes = this.data.codes;
+    const N = this.N;
+    const p = this.p;
+    const off = this.histOff;
+    // unit weights: accumulate only (Σy, count) and copy count into Σw afterwards (same values, fewer adds)
+    const unit = this.wRow === this.ones;
+    let f = 0;
+    // two features per pass share the loads of rows[k], gw[k], gy[k]
+    for (; f + 1 < p; f += 2) {
+      const b1 = f * N;
+      const b2 = b1 + N;
+      const h1 = off[f];
+      const h2 = off[f + 1];
+      if (unit) {
+        for (let k = start; k < end; k++) {
+          const r = rows[k];
+          const g = gy[k];
+          const j1 = h1 + codes[b1 + r] * 3;
+          const j2 = h2 + codes[b2 + r] * 3;
+          h[j1 + 1] += g;
+          h[j1 + 2] += 1;
+          h[j2 + 1] += g;
+          h[j2 + 2] += 1;
+        }
+      } else {
+        for (let k = start; k < end; k++) {
+          const r = rows[k];
+          const w = gw[k];
+          const g = gy[k];
+          const j1 = h1 + codes[b1 + r] * 3;
+          const j2 = h2 + codes[b2 + r] * 3;
+          h[j1] += w;
+          h[j1 + 1] += g;
+          h[j1 + 2] += 1;
+          h[j2] += w;
+          h[j2 + 1] += g;
+          h[j2 + 2] += 1;
+        }
+      }
+    }
+    if (f < p) {
+      const base = f * N;
+      const hb = off[f];
+      for (let k = start; k < end; k++) {
+        const j = hb + codes[base + rows[k]] * 3;
+        h[j] += gw[k];
+        h[j + 1] += gy[k];
+        h[j + 2] += 1;
+      }
+    }
+    if (unit) for (let j = 0; j < this.histLen; j += 3) h[j] = h[j + 2];
+  }
+
+  /** Scan feature f of a dense histogram; returns the number of non-empty categories (bins + missing). */
+  private scanDense(h: Float64Array, f: number, sw: number, swy: number, cnt: number): number {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let best = this.bGain;
+    const nb = this.data.nBins[f];
+    const base = this.histOff[f];
+    const mj = base + nb * 3;
+    const mw = h[mj];
+    const my = h[mj + 1];
+    const mc = h[mj + 2];
+    let lw = 0;
+    let ly = 0;
+    let lc = 0;
+    let prev = -1;
+    let nonEmpty = mc > 0 ? 1 : 0;
+    for (let b = 0; b < nb; b++) {
+      const j = base + b * 3;
+      const c = h[j + 2];
+      if (c === 0) continue;
+      nonEmpty++;
+      if (prev >= 0) {
+        // candidate: bins <= prev left (missing right), then missing left
+        let rc = cnt - lc;
+        let rw = sw - lw;
+        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+          const ry = swy - ly;
+          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+          if (g > best) {
+            best = g;
+            this.bFeat = f;
+            this.bBin = prev;
+            this.bNext = b;
+            this.bMissL = 0;
+          }
+        }
+        if (mc > 0) {
+          const lc2 = lc + mc;
+          const lw2 = lw + mw;
+          const ly2 = ly + my;
+          rc = cnt - lc2;
+          rw = sw - lw2;
+          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+            const ry = swy - ly2;
+            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+            if (g > best) {
+              best = g;
+              this.bFeat = f;
+              this.bBin = prev;
+              this.bNext = b;
+              this.bMissL = 1;
+            }
+          }
+        }
+      }
+      lw += h[j];
+      ly += h[j + 1];
+      lc += c;
+      prev = b;
+    }
+    this.bGain = best;
+    if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
+    return nonEmpty;
+  }
+
+  /** Tiny nodes (<= SMALL rows): sort the rows' codes per feature (insertion sort, stable) and scan the groups. */
+  private scanSmall(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let best = this.bGain;
+    const nb = this.data.nBins[f];
+    const codes = this.data.codes;
+    const rows = this.rows;
+    const gw = this.gw;
+    const gy = this.gy;
+    const sc = this.smallCode;
+    const sp = this.smallPos;
+    const base = f * this.N;
+    const n = end - start;
+    for (let i = 0; i < n; i++) {
+      const c = codes[base + rows[start + i]];
+      let j = i - 1;
+      while (j >= 0 && sc[j] > c) {
+        sc[j + 1] = sc[j];
+        sp[j + 1] = sp[j];
+        j--;
+      }
+      sc[j + 1] = c;
+      sp[j + 1] = start + i;
+    }
+    let m = n;
+    while (m > 0 && sc[m - 1] === nb) m--;
+    let mw = 0;
+    let my = 0;
+    const mc = n - m;
+    for (let i = m; i < n; i++) {
+      mw += gw[sp[i]];
+      my += gy[sp[i]];
+    }
+    let lw = 0;
+    let ly = 0;
+    let lc = 0;
+    let prev = -1;
+    let nonEmpty = mc > 0 ? 1 : 0;
+    let i = 0;
+    while (i < m) {
+      const b = sc[i];
+      nonEmpty++;
+      if (prev >= 0) {
+        // candidate: bins <= prev left (missing right), then missing left
+        let rc = cnt - lc;
+        let rw = sw - lw;
+        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+          const ry = swy - ly;
+          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+          if (g > best) {
+            best = g;
+            this.bFeat = f;
+            this.bBin = prev;
+            this.bNext = b;
+            this.bMissL = 0;
+          }
+        }
+        if (mc > 0) {
+          const lc2 = lc + mc;
+          const lw2 = lw + mw;
+          const ly2 = ly + my;
+          rc = cnt - lc2;
+          rw = sw - lw2;
+          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+            const ry = swy - ly2;
+            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+            if (g > best) {
+              best = g;
+              this.bFeat = f;
+              this.bBin = prev;
+              this.bNext = b;
+              this.bMissL = 1;
+            }
+          }
+        }
+      }
+      let gsw = 0;
+      let gsy = 0;
+      let gc = 0;
+      while (i < m && sc[i] === b) {
+        gsw += gw[sp[i]];
+        gsy += gy[sp[i]];
+        gc++;
+        i++;
+      }
+      lw += gsw;
+      ly += gsy;
+      lc += gc;
+      prev = b;
+    }
+    this.bGain = best;
+    if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
+    return nonEmpty;
+  }
+
+  /**
+   * Touched-bins scan for small nodes: scatter into a scratch histogram while setting a bit per touched bin, then
+   * walk the set bits in ascending order (touched words sorted; no full-range scan), evaluating and clearing.
+   */
+  private scanSparse(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let best = this.bGain;
+    const nb = this.data.nBins[f];
+    const sh = this.sh;
+    const bits = this.bits;
+    const words = this.words;
+    const codes = this.data.codes;
+    const rows = this.rows;
+    const gw = this.gw;
+    const gy = this.gy;
+    const base = f * this.N;
+    let nw = 0;
+    let k = 0;
+    for (let i = start; i < end; i++) {
+      const code = codes[base + rows[i]];
+      const j = code * 3;
+      if (sh[j + 2] === 0) {
+        k++;
+        const wi = code >> 5;
+        if (bits[wi] === 0) words[nw++] = wi;
+        bits[wi] |= 1 << (code & 31);
+      }
+      sh[j] += gw[i];
+      sh[j + 1] += gy[i];
+      sh[j + 2] += 1;
+    }
+    for (let a = 1; a < nw; a++) {
+      const v = words[a];
+      let b = a - 1;
+      while (b >= 0 && words[b] > v) {
+        words[b + 1] = words[b];
+        b--;
+      }
+      words[b + 1] = v;
+    }
+    const mj = nb * 3;
+    const mw = sh[mj];
+    const my = sh[mj + 1];
+    const mc = sh[mj + 2];
+    let lw = 0;
+    let ly = 0;
+    let lc = 0;
+    let prev = -1;
+    for (let a = 0; a < nw; a++) {
+      const wi = words[a];
+      let x = bits[wi];
+      bits[wi] = 0;
+      while (x !== 0) {
+        const low = x & -x;
+        x ^= low;
+        const b = (wi << 5) + 31 - Math.clz32(low);
+        if (b === nb) continue;
+        const j = b * 3;
+        if (prev >= 0) {
+          // candidate: bins <= prev left (missing right), then missing left
+          let rc = cnt - lc;
+          let rw = sw - lw;
+          if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+            const ry = swy - ly;
+            const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+            if (g > best) {
+              best = g;
+              this.bFeat = f;
+              this.bBin = prev;
+              this.bNext = b;
+              this.bMissL = 0;
+            }
+          }
+          if (mc > 0) {
+            const lc2 = lc + mc;
+            const lw2 = lw + mw;
+            const ly2 = ly + my;
+            rc = cnt - lc2;
+            rw = sw - lw2;
+            if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+              const ry = swy - ly2;
+              const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+              if (g > best) {
+                best = g;
+                this.bFeat = f;
+                this.bBin = prev;
+                this.bNext = b;
+                this.bMissL = 1;
+              }
+            }
+          }
+        }
+        lw += sh[j];
+        ly += sh[j + 1];
+        lc += sh[j + 2];
+        sh[j] = 0;
+        sh[j + 1] = 0;
+        sh[j + 2] = 0;
+        prev = b;
+      }
+    }
+    this.bGain = best;
+    if (mc > 0) {
+      if (prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
+      sh[mj] = 0;
+      sh[mj + 1] = 0;
+      sh[mj + 2] = 0;
+    }
+    return k;
+  }
+
+  /** Evaluate "bins <= prev go left" (missing right, then missing left when the node has missing values). */
+  private candidate(
+    f: number,
+    prev: number,
+    next: number,
+    lw: number,
+    ly: number,
+    lc: number,
+    mw: number,
+    my: number,
+    mc: number,
+    sw: number,
+    swy: number,
+    cnt: number,
+  ): void {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let rc = cnt - lc;
+    let rw = sw - lw;
+    if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+      const ry = swy - ly;
+      const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+      if (g > this.bGain) {
+        this.bGain = g;
+        this.bFeat = f;
+        this.bBin = prev;
+        this.bNext = next;
+        this.bMissL = 0;
+      }
+    }
+    if (mc > 0) {
+      const lc2 = lc + mc;
+      const lw2 = lw + mw;
+      const ly2 = ly + my;
+      rc = cnt - lc2;
+      rw = sw - lw2;
+      if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+        const ry = swy - ly2;
+        const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+        if (g > this.bGain) {
+          this.bGain = g;
+          this.bFeat = f;
+          this.bBin = prev;
+          this.bNext = next;
+          this.bMissL = 1;
+        }
+      }
+    }
+  }
+
+  /** Partition the node's rows, create both children and give them histograms (smaller built, larger = parent − smaller). */
+  private split(id: number): void {
+    const f = this.nFeat[id];
+    const bin = this.nBin[id];
+    const nb = this.data.nBins[f];
+    let missL = this.nMissL[id] === 1;
+    const codes = this.data.codes;
+    const base = f * this.N;
+    const rows = this.rows;
+    const start = this.nStart[id];
+    const end = this.nEnd[id];
+    let i = start;
+    let j = end - 1;
+    let sawMissing = false;
+    while (i <= j) {
+      const r = rows[i];
+      const c = codes[base + r];
+      if (c === nb) sawMissing = true;
+      if (c <= bin || (c === nb && missL)) i++;
+      else {
+        rows[i] = rows[j];
+        rows[j] = r;
+        j--;
+      }
+    }
+    const mid = i;
+    if (!sawMissing) {
+      // no missing values reached this node in training: send them to the larger child
+      missL = mid - start >= end - mid;
+      this.nMissL[id] = missL ? 1 : 0;
+    }
+    const depth = this.nDepth[id] + 1;
+    const seed = this.nSeed[id];
+    const useSeed = this.P.maxFeatures < this.p;
+    const l = this.newNode(start, mid, depth, useSeed ? deriveSeed(seed, 1) : 0);
+    const r = this.newNode(mid, end, depth, useSeed ? deriveSeed(seed, 2) : 0);
+    this.nConst[l] = this.nConst[id];
+    this.nConst[r] = this.nConst[id];
+    this.nLeft[id] = l;
+    this.nRight[id] = r;
+    const parentHist = this.nHist[id];
+    this.nHist[id] = -1;
+    const nL = mid - start;
+    const nR = end - mid;
+    const P = this.P;
+    const mss = Math.max(P.minSamplesSplit, 2 * P.minSamplesLeaf);
+    const bothLeaves = depth >= P.maxDepth || (nL < mss && nR < mss);
+    const larger = nL >= nR ? l : r;
+    const smaller = larger === l ? r : l;
+    const nLarge = Math.max(nL, nR);
+    if (!bothLeaves && parentHist >= 0 && nLarge >= this.denseMin) {
+      const hs = this.acquire();
+      const hsArr = this.pool[hs];
+      this.buildHist(hsArr, this.nStart[smaller], this.nEnd[smaller], false);
+      const hp = this.pool[parentHist];
+      for (let t = 0; t < hp.length; t++) hp[t] -= hsArr[t];
+      this.nHist[smaller] = hs;
+      this.nHist[larger] = parentHist;
+    } else this.release(parentHist);
+  }
+
+  /** Renumber to pre-order and copy out exact-size arrays. */
+  private finish(): GrowResult {
+    const n = this.count;
+    const order = new Int32Array(n);
+    const newId = new Int32Array(n);
+    const stack = new Int32Array(n + 1);
+    let sp = 0;
+    let k = 0;
+    stack[sp++] = 0;
+    while (sp > 0) {
+      const id = stack[--sp];
+      newId[id] = k;
+      order[k++] = id;
+      if (this.nFeat[id] >= 0) {
+        stack[sp++] = this.nRight[id];
+        stack[sp++] = this.nLeft[id];
+      }
+    }
+    const tree = allocTree(k);
+    const start = new Int32Array(k);
+    const end = new Int32Array(k);
+    for (let t = 0; t < k; t++) {
+      const id = order[t];
+      const f = this.nFeat[id];
+      tree.feature[t] = f;
+      tree.value[t] = this.nValue[id];
+      tree.impurity[t] = this.nImp[id];
+      tree.weightedNSamples[t] = this.nW[id];
+      tree.nSamples[t] = this.nEnd[id] - this.nStart[id];
+      start[t] = this.nStart[id];
+      end[t] = this.nEnd[id];
+      if (f >= 0) {
+        tree.threshold[t] = this.nThr[id];
+        tree.left[t] = newId[this.nLeft[id]];
+        tree.right[t] = newId[this.nRight[id]];
+        tree.missingLeft[t] = this.nMissL[id];
+      } else {
+        tree.threshold[t] = -2;
+        tree.left[t] = -1;
+        tree.right[t] = -1;
+      }
+    }
+    return { tree, start, end };
+  }
+}
+
+export function allocTree(n: number): TreeArrays {
+  return {
+    nodeCount: n,
+    feature: new Int32Array(n),
+    threshold: new Float64Array(n),
+    left: new Int32Array(n),
+    right: new Int32Array(n),
+    missingLeft: new Uint8Array(n),
+    value: new Float64Array(n),
+    nSamples: new Int32Array(n),
+    weightedNSamples: new Float64Array(n),
+    impurity: new Float64Array(n),
+  };
+}
+
+/**
+ * The tree that growing with a smaller max_depth and/or a larger min_samples_split would have produced (exact,
+ * see the module comment): nodes deeper than maxDepth or with fewer rows than minSamplesSplit become leaves.
+ */
+export function pruneTree(
+  t: TreeArrays,
+  opts: { maxDepth?: number | null; minSamplesSplit?: number },
+): TreeArrays {
+  const maxDepth = opts.maxDepth ?? Number.POSITIVE_INFINITY;
+  const mss = opts.minSamplesSplit ?? 0;
+  const n = t.nodeCount;
+  const keep = new Int32Array(n);
+  const newId = new Int32Array(n).fill(-1);
+  const leaf = new Uint8Array(n);
+  const depth = new Int32Array(n);
+  const stack = new Int32Array(n + 1);
+  let sp = 0;
+  let k = 0;
+  stack[sp++] = 0;
+  while (sp > 0) {
+    const id = stack[--sp];
+    newId[id] = k;
+    keep[k++] = id;
+    const isLeaf = t.feature[id] < 0 || depth[id] >= maxDepth || t.nSamples[id] < mss;
+    leaf[id] = isLeaf ? 1 : 0;
+    if (!isLeaf) {
+      depth[t.left[id]] = depth[id] + 1;
+      depth[t.right[id]] = depth[id] + 1;
+      stack[sp++] = t.right[id];
+      stack[sp++] = t.left[id];
+    }
+  }
+  const out = allocTree(k);
+  for (let i = 0; i < k; i++) {
+    const id = keep[i];
+    out.value[i] = t.value[id];
+    out.impurity[i] = t.impurity[id];
+    out.nSamples[i] = t.nSamples[id];
+    out.weightedNSamples[i] = t.weightedNSamples[id];
+    if (leaf[id]) {
+      out.feature[i] = -1;
+      out.threshold[i] = -2;
+      out.left[i] = -1;
+      out.right[i] = -1;
+    } else {
+      out.feature[i] = t.feature[id];
+      out.threshold[i] = t.threshold[id];
+      out.left[i] = newId[t.left[id]];
+      out.right[i] = newId[t.right[id]];
+      out.missingLeft[i] = t.missingLeft[id];
+    }
+  }
+  return out;
+}
+
+/** Depth of a tree (root = 0) and its number of leaves. */
+export function treeShape(t: TreeArrays): { depth: number; leaves: number } {
+  const depth = new Int32Array(t.nodeCount);
+  let maxD = 0;
+  let leaves = 0;
+  for (let i = 0; i < t.nodeCount; i++) {
+    if (t.feature[i] < 0) {
+      leaves++;
+      if (depth[i] > maxD) maxD = depth[i];
+    } else {
+      depth[t.left[i]] = depth[i] + 1;
+      depth[t.right[i]] = depth[i] + 1;
+    }
+  }
+  return { depth: maxD, leaves };
+}
+
+/** Unnormalised impurity-decrease importances of one tree (sklearn's formula), added into `out`. */
+export function addImportances(t: TreeArrays, out: Float64Array): void {
+  for (let i = 0; i < t.nodeCount; i++) {
+    const f = t.feature[i];
+    if (f < 0) continue;
+    const l = t.left[i];
+    const r = t.right[i];
+    out[f] +=
+      t.weightedNSamples[i] * t.impurity[i] -
+      t.weightedNSamples[l] * t.impurity[l] -
+      t.weightedNSamples[r] * t.impurity[r];
+  }
+}
+
+export function normalise(v: Float64Array): Float64Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  if (s > 0) for (let i = 0; i < v.length; i++) v[i] /= s;
+  return v;
+}
+
+/**
+ * Flat, contiguous prediction layout for one or many trees (pre-order, left child = i + 1), one 16-byte record per
+ * node in a single buffer so a visit touches one cache line: int32 [4i] = 2·feature + missingLeft (-1 for a leaf),
+ * int32 [4i+1] = global index of the right child, float64 [2i+1] = threshold, or the leaf value (times `scale`).
+ * Traversal is iterative and allocation-free.
+ */
+export class PackedTrees {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly roots: Int32Array;
+
+  constructor(trees: readonly TreeArrays[], scale = 1) {
+    let total = 0;
+    for (const t of trees) total += t.nodeCount;
+    const buf = new ArrayBuffer(total * 16);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.roots = new Int32Array(trees.length);
+    const i32 = this.i32;
+    const f64 = this.f64;
+    let off = 0;
+    for (let ti = 0; ti < trees.length; ti++) {
+      const t = trees[ti];
+      this.roots[ti] = off;
+      for (let i = 0; i < t.nodeCount; i++) {
+        const g = off + i;
+        const f = t.feature[i];
+        if (f < 0) {
+          i32[4 * g] = -1;
+          i32[4 * g + 1] = -1;
+          f64[2 * g + 1] = scale === 1 ? t.value[i] : scale * t.value[i];
+        } else {
+          i32[4 * g] = 2 * f + t.missingLeft[i];
+          i32[4 * g + 1] = off + t.right[i];
+          f64[2 * g + 1] = t.threshold[i];
+        }
+      }
+      off += t.nodeCount;
+    }
+  }
+
+  /** Leaf value of tree `ti` for row `r` of a float32 row-major matrix with `p` columns. */
+  leaf(ti: number, x: Float32Array, r: number, p: number): number {
+    const i32 = this.i32;
+    const f64 = this.f64;
+    const off = r * p;
+    let n = this.roots[ti];
+    let fe = i32[4 * n];
+    while (fe >= 0) {
+      const v = x[off + (fe >> 1)];
+      const t = f64[2 * n + 1];
+      if (v <= t) n = n + 1;
+      else if (v > t) n = i32[4 * n + 1];
+      else n = (fe & 1) === 1 ? n + 1 : i32[4 * n + 1];
+      fe = i32[4 * n];
+    }
+    return f64[2 * n + 1];
+  }
+
+  /** out[r] += Σ over trees [from, to) of leaf values, tree by tree (same summation order as stage-wise). */
+  accumulate(
+    x: Float32Array,
+    rows: number,
+    p: number,
+    out: Float64Array,
+    from = 0,
+    to = this.roots.length,
+  ): void {
+    const i32 = this.i32;
+    const f64 = this.f64;
+    for (let ti = from; ti < to; ti++) {
+      const root = this.roots[ti];
+      for (let r = 0; r < rows; r++) {
+        const off = r * p;
+        let n = root;
+        let fe = i32[4 * n];
+        while (fe >= 0) {
+          const v = x[off + (fe >> 1)];
+          const t = f64[2 * n + 1];
+          if (v <= t) n = n + 1;
+          else if (v > t) n = i32[4 * n + 1];
+          else n = (fe & 1) === 1 ? n + 1 : i32[4 * n + 1];
+          fe = i32[4 * n];
+        }
+        out[r] += f64[2 * n + 1];
+      }
+    }
+  }
+}
+
+/** X as float32 (sklearn's trees compare float32(x) with float64 thresholds). */
+export function toFloat32(data: Float64Array): Float32Array {
+  return new Float32Array(data);
+}

@@ -1,0 +1,99 @@
+/**
+ * The bridge between training and serving: a ModelBundle (the exact FeaturePipeline + model + intervals that
+ * step 07 evaluated) adapted to a ServableModel, a decoder for bundle files/URLs, and the model-registry
+ * source (`name@alias`, e.g. housing_price_model@production) used first in the loader cascade.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Frame } from "../data/frame.ts";
+import { ModelBundle } from "../features/bundle.ts";
+import { openTracking } from "../tracking/index.ts";
+import { registerDecoder } from "./decoders.ts";
+import type { ModelSource, PredictionBatch, ServableModel } from "./types.ts";
+
+export interface BundleIdentity {
+  name?: string;
+  version?: string;
+  alias?: string;
+}
+
+export function servableFromBundle(bundle: ModelBundle, id: BundleIdentity = {}): ServableModel {
+  const m = bundle.meta;
+  return {
+    name: id.name ?? String(m.modelName ?? "model"),
+    version: id.version ?? String(m.version ?? "file"),
+    contract: bundle.contract,
+    info: {
+      alias: id.alias,
+      runId: m.runId,
+      trainedAt: m.trainedAt,
+      dataHash: m.dataHash,
+      metrics: m.metrics,
+      modelKind: m.modelKind,
+      features: bundle.pipeline.featureNames,
+    },
+    inputExample: m.inputExample,
+    examplePredictions: m.examplePredictions,
+    predict(frame: Frame): PredictionBatch {
+      const t0 = performance.now();
+      const X = bundle.pipeline.transform(frame);
+      const t1 = performance.now();
+      const out = bundle.predictMatrix(X);
+      const t2 = performance.now();
+      return { ...out, timings: { features: t1 - t0, predict: t2 - t1 } };
+    },
+  };
+}
+
+/** Decoder for model bundle bytes (files, URLs). */
+export function decodeBundleServable(bytes: Uint8Array, origin: string): ServableModel {
+  return servableFromBundle(ModelBundle.decode(bytes, origin));
+}
+
+let registered = false;
+/** Make the bundle decoder the default for file/URL sources (idempotent). */
+export function registerBundleDecoder(): void {
+  if (registered) return;
+  registerDecoder(decodeBundleServable, "model-bundle");
+  registered = true;
+}
+
+export interface RegistrySourceOptions {
+  home: string;
+  name: string;
+  alias: string;
+}
+
+/** Loads `name@alias` from the tracking home's registry; its change token is the version the alias points at. */
+export function registrySource(opts: RegistrySourceOptions): ModelSource {
+  const label = `registry:${opts.name}@${opts.alias}`;
+  const withTracking = async <T>(fn: (t: ReturnType<typeof openTracking>) => Promise<T>): Promise<T> => {
+    if (!existsSync(join(opts.home, "mlops.db"))) {
+      throw new Error(`${label}: no registry at ${opts.home} (train a model first: mlops run)`);
+    }
+    const t = openTracking({ home: opts.home, mustExist: true });
+    try {
+      return await fn(t);
+    } finally {
+      await t.close();
+    }
+  };
+  return {
+    name: label,
+    load: (signal) =>
+      withTracking(async (t) => {
+        const v = await t.registry.getVersionByAlias(opts.name, opts.alias);
+        if (!v) throw new Error(`${label}: alias '${opts.alias}' is not set`);
+        signal.throwIfAborted();
+        const bytes = await t.artifacts.get(v.artifactSha);
+        signal.throwIfAborted();
+        const bundle = ModelBundle.decode(bytes, `${label} v${v.version}`);
+        return servableFromBundle(bundle, { name: opts.name, version: String(v.version), alias: opts.alias });
+      }),
+    currentVersion: () =>
+      withTracking(async (t) => {
+        const v = await t.registry.getVersionByAlias(opts.name, opts.alias);
+        return v ? String(v.version) : null;
+      }),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Convenience facade for pipelines: open the home (store + artifacts + registry) and log through an
+ * `ActiveRun` handle that knows its run id and can start nested runs.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { LocalArtifactStore, type ArtifactStore } from "./artifacts.ts";
+import { ModelRegistry } from "./registry.ts";
+import { resolveHome, SqliteStore, type SqliteStoreOptions, type TrackingStore } from "./store.ts";
+import { TrackingError } from "./types.ts";
+import type {
+  CreateRunInput,
+  MetricInput,
+  ParamValue,
+  Run,
+  RunArtifact,
+  RunInfo,
+  RunStatus,
+} from "./types.ts";
+
+export interface Tracking {
+  /** Absolute home directory. */
+  readonly home: string;
+  readonly store: TrackingStore;
+  readonly artifacts: ArtifactStore;
+  readonly registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+export interface OpenTrackingOptions extends Omit<SqliteStoreOptions, "home" | "path"> {
+  /** Default: env MLOPS_HOME, else ./.mlops. */
+  home?: string | null;
+  /** Throw NOT_FOUND instead of creating a new store when `<home>/mlops.db` does not exist (read-only tools). */
+  mustExist?: boolean;
+}
+
+/** Open `<home>/mlops.db` and `<home>/artifacts/`, creating them when missing (unless `mustExist`). */
+export function openTracking(opts: OpenTrackingOptions = {}): Tracking {
+  const home = resolveHome(opts.home);
+  if (opts.mustExist && !existsSync(join(home, "mlops.db"))) {
+    throw new TrackingError(
+      "NOT_FOUND",
+      `no tracking store at ${join(home, "mlops.db")} (use --home DIR or set MLOPS_HOME)`,
+    );
+  }
+  const store = SqliteStore.open({ ...opts, home });
+  const artifacts = LocalArtifactStore.forHome(home);
+  const registry = new ModelRegistry(store, artifacts);
+  return { home, store, artifacts, registry, close: () => store.close() };
+}
+
+export class ActiveRun {
+  readonly store: TrackingStore;
+  readonly artifacts: ArtifactStore;
+  readonly info: RunInfo;
+
+  constructor(store: TrackingStore, artifacts: ArtifactStore, info: RunInfo) {
+    this.store = store;
+    this.artifacts = artifacts;
+    this.info = info;
+  }
+
+  get runId(): string {
+    return this.info.runId;
+  }
+
+  logParams(params: Readonly<Record<string, ParamValue>>): Promise<void> {
+    return this.store.logParams(this.runId, params);
+  }
+
+  logMetric(key: string, value: number, step?: number): Promise<void> {
+    return this.store.logMetric(this.runId, key, value, step);
+  }
+
+  /** Several metrics at one step (one transaction). */
+  logMetrics(
+    values: Readonly<Record<string, number>> | readonly MetricInput[],
+    step?: number,
+  ): Promise<void> {
+    const list: MetricInput[] = Array.isArray(values)
+      ? [...(values as readonly MetricInput[])]
+      : Object.entries(values as Record<string, number>).map(([key, value]) => ({ key, value, step }));
+    return this.store.logMetrics(this.runId, list);
+  }
+
+  setTags(tags: Readonly<Record<string, string>>): Promise<void> {
+    return this.store.setTags(this.runId, tags);
+  }
+
+  /** Store bytes (or a file, given its path) content-addressed and record it under `path` in this run. */
+  async logArtifact(path: string, source: Uint8Array | string, mediaType?: string): Promise<RunArtifact> {
+    const ref = await this.artifacts.put(source);
+    return this.store.recordArtifact(this.runId, { path, sha256: ref.sha256, size: ref.size, mediaType });
+  }
+
+  logJson(path: string, value: unknown): Promise<RunArtifact> {
+    return this.logArtifact(path, Buffer.from(`${JSON.stringify(value, null, 2)}\n`), "application/json");
+  }
+
+  /** Start a nested run in the same experiment. */
+  async startChild(name: string, tags?: Readonly<Record<string, string>>): Promise<ActiveRun> {
+    const info = await this.store.createRun({
+      experiment: this.info.experimentName,
+      name,
+      parentRunId: this.runId,
+      tags,
+    });
+    return new ActiveRun(this.store, this.artifacts, info);
+  }
+
+  end(status: Exclude<RunStatus, "RUNNING"> = "FINISHED"): Promise<RunInfo> {
+    return this.store.endRun(this.runId, status);
+  }
+
+  get(): Promise<Run> {
+    return this.store.getRun(this.runId);
+  }
+}
+
+export async function startRun(
+  t: Pick<Tracking, "store" | "artifacts">,
+  input: CreateRunInput,
+): Promise<ActiveRun> {
+  return new ActiveRun(t.store, t.artifacts, await t.store.createRun(input));
+}
+
+/** Run `fn` inside a run: FINISHED when it resolves, FAILED (with tag `error`) when it throws (rethrown). */
+export async function withRun<T>(
+  t: Pick<Tracking, "store" | "artifacts">,
+  input: CreateRunInput,
+  fn: (run: ActiveRun) => Promise<T>,
+): Promise<T> {
+  const run = await startRun(t, input);
+  try {
+    const out = await fn(run);
+    await run.end("FINISHED");
+    return out;
+  } catch (e) {
+    await run.setTags({ error: String((e as Error)?.message ?? e).slice(0, 8000) }).catch(() => {});
+    await run.end("FAILED").catch(() => {});
+    throw e;
+  }
+}
