@@ -14,7 +14,7 @@ import { printTrainSummary, registerRunCommand, runTrainingFromCli } from "./com
 import { registerServeCommand, runServe, serveOptionsFromConfig } from "./commands/serve.ts";
 import { loadConfigForCli } from "./commands/config.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
-import { CliError, EXIT, exitCodeFor, globalOptions, info, printJson } from "./util.ts";
+import { EXIT, exitCodeFor, globalOptions, info, } from "./util.ts";
 
 function packageVersion(): string {
   try {
@@ -48,7 +48,10 @@ function registerStartCommand(program: Command): void {
       if (!o.serve) return;
       const loaded = loadConfigForCli(g, overrides);
       const running = await runServe(serveOptionsFromConfig(loaded, {}));
-      info(`\nserving ${loaded.config.model_name} on ${running.url}  ·  API docs ${running.url}/docs  ·  Ctrl-C to stop`, g);
+      info(
+        `\nserving ${loaded.config.model_name} on ${running.url}  ·  API docs ${running.url}/docs  ·  Ctrl-C to stop`,
+        g,
+      );
     });
 }
 

@@ -112,6 +112,7 @@ export const PipelineConfigSchema = Type.Object(
           },
           closed,
         ),
+        geo_neighbors: Type.Object({ enabled: Type.Boolean(), k: Type.Integer({ minimum: 1, maximum: 1000 }) }, closed),
       },
       closed,
     ),

@@ -1,8 +1,11 @@
 /**
  * Streaming CSV reader (hand-written byte-level state machine) and atomic CSV writer.
  *
- * - Reads the file in chunks and builds typed columns incrementally (blocks of 65,536 values, concatenated
- *   column by column at the end), so memory is bounded by the kept columns, not by the file text.
+ * - Reads the file in chunks (plain files through one reusable buffer; .gz through zlib) and builds typed
+ *   columns incrementally, so memory is bounded by the kept columns, not by the file text. For plain files
+ *   the first column block is sized from the file size and the average record length (usually the only
+ *   block, returned without a copy); otherwise blocks grow up to 65,536 values and are concatenated column by
+ *   column at the end (peak = columns + one column).
  * - RFC 4180 quoting (commas, newlines and "" escapes inside quotes), CRLF / LF / CR line ends, UTF-8 BOM,
  *   surrounding whitespace trimmed (outside quotes), blank lines skipped.
  * - Missing-value tokens: "", NA, NaN, null, None, N/A (case-insensitive, quoted or not).

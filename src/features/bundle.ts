@@ -91,7 +91,8 @@ export class ModelBundle {
     }
     const { lower, upper } = predictInterval(predictions, this.interval);
     const tspec = this.contract.columns.find((c) => c.name === this.contract.target);
-    const floor = tspec && tspec.type !== "categorical" && tspec.min !== undefined ? tspec.min : Number.NEGATIVE_INFINITY;
+    const floor =
+      tspec && tspec.type !== "categorical" && tspec.min !== undefined ? tspec.min : Number.NEGATIVE_INFINITY;
     for (let i = 0; i < lower.length; i++) if (lower[i] < floor) lower[i] = floor;
     return { predictions, lower, upper, level: this.interval.level };
   }

@@ -17,6 +17,7 @@ import { KMeans } from "../ml/cluster.ts";
 import { OneHotEncoder, StandardScaler } from "../ml/preprocessing.ts";
 import { type Matrix, type ModelState, matrix } from "../ml/types.ts";
 import { type ImputerOptions, NumericImputer } from "./impute.ts";
+import { GeoNeighborIndex } from "./neighbors.ts";
 
 export interface GeoOptions {
   k: number;
@@ -27,6 +28,8 @@ export interface GeoOptions {
 
 export interface FeatureOptions {
   imputer: ImputerOptions;
+  /** Spatial lag: mean model-scale target of the k nearest training rows (leave-one-out on the training rows). */
+  neighbors?: { k: number } | null;
   ratios: boolean;
   oneHot: boolean;
   geo: GeoOptions | null;
@@ -67,6 +70,7 @@ export class FeaturePipeline {
   private encoders: OneHotEncoder[] = [];
   private kmeans: KMeans | null = null;
   private scaler: StandardScaler | null = null;
+  private neighbors: GeoNeighborIndex | null = null;
   private fitted = false;
 
   constructor(
@@ -82,12 +86,16 @@ export class FeaturePipeline {
     return this.options.ratios ? (this.contract.ratios ?? []) : [];
   }
 
-  fit(frame: Frame): this {
-    this.fitTransform(frame);
+  fit(frame: Frame, y?: Float64Array): this {
+    this.fitTransform(frame, y);
     return this;
   }
 
-  fitTransform(frame: Frame): Matrix {
+  /**
+   * Fit on the training rows and return their features. `y` (model-scale target of the same rows) is needed
+   * only by the spatial-lag feature; those training rows get leave-one-out values.
+   */
+  fitTransform(frame: Frame, y?: Float64Array): Matrix {
     this.checkColumns(frame);
     const num = frame.toMatrix(this.inputs.numeric);
     this.imputer = new NumericImputer(this.options.imputer).fit(num);
@@ -109,9 +117,24 @@ export class FeaturePipeline {
         this.latLon(imputed),
       );
     }
+    this.neighbors = null;
+    if (this.options.neighbors) {
+      if (!this.contract.geo)
+        throw new Error(`features.geo_neighbors needs geo columns in dataset '${this.contract.name}'`);
+      if (!y || y.length !== frame.nRows)
+        throw new Error("FeaturePipeline: the spatial-lag feature needs the training target");
+      const ll = this.latLon(imputed);
+      const la = new Float64Array(ll.rows),
+        lo = new Float64Array(ll.rows);
+      for (let i = 0; i < ll.rows; i++) {
+        la[i] = ll.data[2 * i];
+        lo[i] = ll.data[2 * i + 1];
+      }
+      this.neighbors = new GeoNeighborIndex(la, lo, Float64Array.from(y), this.options.neighbors.k);
+    }
     this.fitted = true;
     this.scaler = null;
-    const unscaled = this.assemble(frame, imputed, ratios);
+    const unscaled = this.assemble(frame, imputed, ratios, true);
     if (this.options.scale) {
       this.scaler = new StandardScaler().fit(unscaled);
       return this.scaler.transform(unscaled);
@@ -183,7 +206,7 @@ export class FeaturePipeline {
     return this.categoryStrings(frame, name).map((v) => v ?? this.catFill[k]);
   }
 
-  private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[]): Matrix {
+  private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[], training = false): Matrix {
     const n = frame.nRows;
     const blocks: { names: string[]; get: (i: number, j: number) => number }[] = [];
     blocks.push({ names: [...this.inputs.numeric], get: (i, j) => imputed.data[i * imputed.cols + j] });
@@ -220,6 +243,13 @@ export class FeaturePipeline {
         get: (i, c) => sims[i * k + c],
       });
     }
+    if (this.neighbors) {
+      const idx = this.neighbors;
+      const ll = this.latLon(imputed);
+      const lag = new Float64Array(n);
+      for (let i = 0; i < n; i++) lag[i] = idx.query(ll.data[2 * i], ll.data[2 * i + 1], training ? i : -1);
+      blocks.push({ names: ["geo_neighbor_target"], get: (i) => lag[i] });
+    }
     const names = blocks.flatMap((b) => b.names);
     const m = names.length;
     const data = new Float64Array(n * m);
@@ -252,6 +282,14 @@ export class FeaturePipeline {
     });
     if (this.kmeans) parts.kmeans = this.kmeans.toState();
     if (this.scaler) parts.scaler = this.scaler.toState();
+    if (this.neighbors) {
+      parts.neighbors = {
+        kind: "GeoNeighborIndex",
+        params: { k: this.neighbors.k, cell: this.neighbors.cell },
+        meta: {},
+        arrays: { lat: this.neighbors.lat, lon: this.neighbors.lon, target: this.neighbors.target },
+      };
+    }
     return packBundle(parts, { component: "FeaturePipeline" });
   }
 
@@ -275,6 +313,16 @@ export class FeaturePipeline {
       : [];
     fp.kmeans = p.kmeans ? KMeans.fromState(p.kmeans as ModelState) : null;
     fp.scaler = p.scaler ? StandardScaler.fromState(p.scaler as ModelState) : null;
+    if (p.neighbors) {
+      const nb = p.neighbors as ModelState;
+      fp.neighbors = new GeoNeighborIndex(
+        Float64Array.from(nb.arrays.lat),
+        Float64Array.from(nb.arrays.lon),
+        Float64Array.from(nb.arrays.target),
+        Number(nb.params.k),
+        Number(nb.params.cell),
+      );
+    }
     fp.fitted = true;
     return fp;
   }

@@ -55,7 +55,11 @@ export async function runServe(opts: ServeOptions): Promise<RunningServer> {
   if (opts.modelFile) sources.push(fileSource({ path: opts.modelFile, decode: opts.decode }));
   if (sources.length === 0) throw new UsageError("serve: give --model-file PATH and/or --model-url URL");
   const keyVar = opts.adminKeyEnv;
-  const adminApiKey = keyVar ? (env[keyVar] && env[keyVar] !== "" ? env[keyVar] : undefined) : opts.adminApiKey;
+  const adminApiKey = keyVar
+    ? env[keyVar] && env[keyVar] !== ""
+      ? env[keyVar]
+      : undefined
+    : opts.adminApiKey;
   return await startServer({
     contract,
     sources,
@@ -113,11 +117,25 @@ export function registerServeCommand(program: Command, deps: { sources?: ServeSo
     .option("--host <host>", "bind address (default: serve.host)")
     .option("--port <port>", "port, 0 = any free port (default: serve.port)", intArg("--port", 0, 65535))
     .option("--model-file <path>", "model bundle file (fallback source after the registry)")
-    .option("--model-url <url>", "model bundle URL (http/https; tried after the registry, before --model-file)")
-    .option("--admin-key-env <name>", "environment variable holding the admin API key (overrides serve.admin_api_key)")
+    .option(
+      "--model-url <url>",
+      "model bundle URL (http/https; tried after the registry, before --model-file)",
+    )
+    .option(
+      "--admin-key-env <name>",
+      "environment variable holding the admin API key (overrides serve.admin_api_key)",
+    )
     .option("--contract <path>", "dataset contract YAML (default: the config's dataset)")
-    .option("--poll-interval <seconds>", "poll the registry alias for new versions, 0 = off (default: serve.reload_poll_seconds)", intArg("--poll-interval", 0, 86_400))
-    .option("--max-batch <n>", "max rows per request (default: serve.max_batch)", intArg("--max-batch", 1, 1_000_000))
+    .option(
+      "--poll-interval <seconds>",
+      "poll the registry alias for new versions, 0 = off (default: serve.reload_poll_seconds)",
+      intArg("--poll-interval", 0, 86_400),
+    )
+    .option(
+      "--max-batch <n>",
+      "max rows per request (default: serve.max_batch)",
+      intArg("--max-batch", 1, 1_000_000),
+    )
     .option("--log-level <level>", "pino log level (default: serve.log_level)")
     .action(async (overrides: string[], o: ServeOptions, cmd: Command) => {
       const g = globalOptions(cmd);

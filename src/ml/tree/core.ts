@@ -141,8 +141,7 @@ export class TreeGrower {
     }
     this.histLen = this.histOff[this.p];
     this.maxNb1 = maxNb + 1;
-    this.denseMin =
-      Number(process.env.DENSE_MIN ?? 0) || Math.max(32, Math.floor(this.histLen / 3 / this.p / 4));
+    this.denseMin = Math.max(32, Math.floor(this.histLen / 3 / this.p / 4));
     this.gw = new Float64Array(this.N);
     this.gy = new Float64Array(this.N);
     this.sh = new Float64Array(this.maxNb1 * 3);

@@ -12,6 +12,7 @@ import { encodeModel } from "../../ml/codec.ts";
 import { type Matrix, type ModelState, matrix, takeRows } from "../../ml/types.ts";
 import type { PipelineStep } from "../context.ts";
 import { fromPlain } from "../frame-io.ts";
+import { modelTarget, targetTransformOf } from "./cv.ts";
 import type { ImputeOutput } from "./impute.ts";
 import type { IngestOutput } from "./ingest.ts";
 import type { SplitOutput } from "./split.ts";
@@ -40,7 +41,7 @@ export const featuresStep: PipelineStep<FeaturesOutput> = {
   id: "04_features",
   title: "Feature engineering (geo clusters, ratios, one-hot)",
   deps: ["01_ingest", "02_split", "03_impute"],
-  configKeys: ["seed", "features", "impute.knn_k", "impute.iterative_max_iter"],
+  configKeys: ["seed", "features", "impute.knn_k", "impute.iterative_max_iter", "selection.target_transform"],
   async run({ env, run, inputs, progress, log }) {
     const fcfg = env.config.features;
     const train = fromPlain((inputs["01_ingest"] as IngestOutput).frame).take(
@@ -112,13 +113,15 @@ export const featuresStep: PipelineStep<FeaturesOutput> = {
       oneHot: fcfg.one_hot,
       geo: k === null ? null : { k, gamma: geoCfg.rbf_gamma, seed, nInit: geoCfg.n_init },
       scale: false,
+      neighbors: fcfg.geo_neighbors.enabled && env.contract.geo ? { k: fcfg.geo_neighbors.k } : null,
     };
+    const y = Float64Array.from(train.numeric(env.contract.target));
+    const yModel = modelTarget(y, targetTransformOf(env.config));
     const raw = new FeaturePipeline(env.contract, options);
-    const Xraw = raw.fitTransform(train);
+    const Xraw = raw.fitTransform(train, yModel);
     const scaledOpts = { ...options, scale: fcfg.scale };
     const scaled = new FeaturePipeline(env.contract, scaledOpts);
-    const Xscaled = scaled.fitTransform(train);
-    const y = Float64Array.from(train.numeric(env.contract.target));
+    const Xscaled = scaled.fitTransform(train, yModel);
     const pipelines = { raw: raw.toState(), scaled: scaled.toState() };
     await run.logParams({ k: k ?? "none", imputer: winner, n_features: raw.featureNames.length });
     await run.logJson("feature_names.json", raw.featureNames);

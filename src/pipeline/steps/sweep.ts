@@ -109,7 +109,11 @@ export const sweepStep: PipelineStep<SweepOutput> = {
     const sampler =
       cfg.sampler === "random"
         ? new RandomSampler(seed)
-        : new TPESampler({ seed, nStartupTrials: cfg.n_startup_trials, nEiCandidates: cfg.n_ei_candidates });
+        : new TPESampler({
+            seed,
+            nStartupTrials: Math.min(cfg.n_startup_trials, Math.floor(nTrials / 2)),
+            nEiCandidates: cfg.n_ei_candidates,
+          });
     const pruner =
       cfg.pruner === "median"
         ? new MedianPruner({ nStartupTrials: 5, nWarmupSteps: cfg.pruner_warmup_folds })

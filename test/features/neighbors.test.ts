@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Rng } from "../../src/data/prng.ts";
+import { GeoNeighborIndex } from "../../src/features/neighbors.ts";
+
+function brute(
+  lat: Float64Array,
+  lon: Float64Array,
+  y: Float64Array,
+  k: number,
+  qa: number,
+  qo: number,
+  exclude: number,
+): number {
+  const d = Array.from(lat, (_, i) => ({ i, d: (lat[i] - qa) ** 2 + (lon[i] - qo) ** 2 }))
+    .filter((e) => e.i !== exclude)
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .slice(0, k);
+  return d.reduce((s, e) => s + y[e.i], 0) / k;
+}
+
+describe("GeoNeighborIndex (spatial-lag feature)", () => {
+  it("equals a brute-force k-nearest-neighbour mean, with and without leave-one-out, inside and outside the grid", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 12 }), (seed, k) => {
+        const r = new Rng(seed);
+        const n = 300;
+        const lat = Float64Array.from({ length: n }, () => 32 + r.next() * 10);
+        const lon = Float64Array.from({ length: n }, () => -124 + r.next() * 10);
+        const y = Float64Array.from({ length: n }, () => r.next() * 100);
+        const idx = new GeoNeighborIndex(lat, lon, y, k, 0.5);
+        for (let q = 0; q < 20; q++) {
+          const i = r.int(n);
+          const a = idx.query(lat[i], lon[i], i),
+            b = brute(lat, lon, y, k, lat[i], lon[i], i);
+          if (Math.abs(a - b) > 1e-9) return false;
+          const qa = 30 + r.next() * 14,
+            qo = -126 + r.next() * 14; // may fall outside the data's box
+          if (Math.abs(idx.query(qa, qo) - brute(lat, lon, y, k, qa, qo, -1)) > 1e-9) return false;
+        }
+        return true;
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("rejects bad input", () => {
+    const a = new Float64Array([1, 2, 3]);
+    assert.throws(() => new GeoNeighborIndex(a, a, a, 3), /k must be/);
+    assert.throws(() => new GeoNeighborIndex(a, new Float64Array([1, Number.NaN, 3]), a, 1), /non-finite/);
+    assert.ok(Number.isNaN(new GeoNeighborIndex(a, a, a, 1).query(Number.NaN, 1)));
+  });
+});
