@@ -47,7 +47,7 @@ describe("default config", () => {
     assert.deepEqual(config.impute.strategies, ["median", "mean", "knn", "iterative"]);
     assert.equal(config.selection.profile, "fast");
     assert.deepEqual(config.selection.models, [...MODEL_NAMES]);
-    assert.equal(config.sweep.n_trials.fast, 20);
+    assert.equal(config.sweep.n_trials.fast, 16);
     assert.equal(config.sweep.n_trials.full, 60);
     assert.equal(config.serve.admin_api_key, null);
     assert.equal(config.promote.min_r2, 0.8);
