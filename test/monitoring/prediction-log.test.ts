@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { categoricalFromStrings, Frame, numericColumn } from "../../src/data/frame.ts";
+import {
+  chunkFromServingEntry,
+  NotFoundError,
+  PredictionLog,
+  type PredictionRecord,
+  ValidationError,
+} from "../../src/monitoring/prediction-log.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "predlog-test-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+let dbN = 0;
+const dbPath = () => join(tmp, `m${dbN++}.db`);
+
+const OCEAN = ["INLAND", "NEAR BAY", "<1H OCEAN"];
+function rec(i: number, ts: number, mv = "1"): PredictionRecord {
+  return {
+    id: `p-${i}`,
+    ts,
+    modelVersion: mv,
+    inputs: {
+      median_income: 1 + (i % 10),
+      ocean_proximity: OCEAN[i % 3],
+      total_bedrooms: i % 7 === 0 ? null : i,
+    },
+    prediction: 100_000 + i,
+    lower: 90_000 + i,
+    upper: 110_000 + i,
+    latencyMs: 2,
+  };
+}
+
+describe("PredictionLog", () => {
+  it("append is queued, flushed in batches, and read back as a columnar window", async () => {
+    const log = new PredictionLog({ path: dbPath(), batchSize: 64, flushIntervalMs: 10_000 });
+    const records = Array.from({ length: 500 }, (_, i) => rec(i, 1_000 + i));
+    assert.equal(log.append(records), 500);
+    assert.equal(log.stats().queued, 500);
+    assert.equal(log.counts().total, 0); // nothing on disk yet: append never writes
+    assert.equal(await log.flush(), 500);
+    const st = log.stats();
+    assert.equal(st.queued, 0);
+    assert.equal(st.written, 500);
+    assert.ok(st.flushes >= 8, `flushes=${st.flushes}`);
+    const w = log.window(1_100, 1_300);
+    assert.equal(w.n, 200);
+    assert.equal(w.ts[0], 1_100);
+    assert.equal(w.predictions[0], 100_100);
+    assert.equal(w.lower[5], 90_105);
+    assert.deepEqual(w.inputs.names, ["median_income", "ocean_proximity", "total_bedrooms"]);
+    assert.equal(w.inputs.cell(0, "ocean_proximity"), OCEAN[100 % 3]);
+    assert.equal(w.inputs.cell(5, "total_bedrooms"), null); // 105 % 7 === 0 → missing
+    assert.equal(w.inputs.cell(6, "total_bedrooms"), 106);
+    assert.deepEqual(w.modelVersions, ["1"]);
+    await log.close();
+  });
+
+  it("drops and counts records beyond the queue capacity; the timer flushes the rest", async () => {
+    const log = new PredictionLog({ path: dbPath(), capacity: 100, batchSize: 1000, flushIntervalMs: 20 });
+    assert.equal(log.append(Array.from({ length: 150 }, (_, i) => rec(i, i))), 100);
+    assert.equal(log.dropped, 50);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(log.stats().queued, 0);
+    assert.equal(log.counts().total, 100);
+    assert.equal(log.append([rec(999, 5)]), 1);
+    await log.close();
+    assert.equal(log.append([rec(1000, 5)]), 0); // closed: dropped, never thrown
+    assert.equal(log.dropped, 51);
+    const again = new PredictionLog({ path: log.path });
+    assert.equal(again.counts().total, 101); // close() flushed
+    await again.close();
+  });
+
+  it("filters windows by model version, keeps chunks from the serving hook, and skips malformed records", async () => {
+    const log = new PredictionLog({ path: dbPath() });
+    log.append([rec(1, 10, "1"), rec(2, 11, "2"), { ...rec(3, 12), ts: Number.NaN }]);
+    const inputs = new Frame([
+      numericColumn("median_income", Float64Array.from([3, 4])),
+      categoricalFromStrings("ocean_proximity", ["ISLAND", null]),
+    ]);
+    log.appendChunk(
+      chunkFromServingEntry({
+        predictionIdPrefix: "req9",
+        timestamp: 20,
+        modelVersion: "2",
+        inputs,
+        predictions: Float64Array.from([5, 6]),
+        lower: Float64Array.from([4, 5]),
+        upper: Float64Array.from([6, 7]),
+      }),
+    );
+    await log.flush();
+    assert.equal(log.stats().rejected, 1);
+    const w = log.window(0, 100, { modelVersion: "2" });
+    assert.equal(w.n, 3);
+    assert.deepEqual([...w.predictions], [100_002, 5, 6]);
+    assert.equal(w.inputs.cell(1, "ocean_proximity"), "ISLAND");
+    assert.equal(w.inputs.cell(2, "ocean_proximity"), null);
+    assert.ok(Number.isNaN(w.inputs.numeric("total_bedrooms")[1])); // absent in the chunk → missing
+    const c = log.counts();
+    assert.deepEqual(c.byModelVersion, {
+      "1": { predictions: 1, feedback: 0 },
+      "2": { predictions: 3, feedback: 0 },
+    });
+    assert.throws(() => log.window(Number.NaN), ValidationError);
+    await log.close();
+  });
+
+  it("feedback: idempotent, updates on a different actual, typed errors; accuracy per version and segment", async () => {
+    const log = new PredictionLog({ path: dbPath() });
+    // predictions 100; actuals chosen to give known errors
+    const recs: PredictionRecord[] = [
+      { id: "a", ts: 1, modelVersion: "1", inputs: { ocean_proximity: "INLAND" }, prediction: 100 },
+      { id: "b", ts: 2, modelVersion: "1", inputs: { ocean_proximity: "INLAND" }, prediction: 100 },
+      { id: "c", ts: 3, modelVersion: "1", inputs: { ocean_proximity: "NEAR BAY" }, prediction: 100 },
+      { id: "d", ts: 4, modelVersion: "2", inputs: { ocean_proximity: "NEAR BAY" }, prediction: 100 },
+    ];
+    log.append(recs);
+    // still queued: recordFeedback flushes before deciding the id is unknown
+    assert.equal((await log.recordFeedback("a", 105)).status, "created");
+    assert.equal((await log.recordFeedback("a", 105)).status, "unchanged");
+    const up = await log.recordFeedback("a", 95);
+    assert.deepEqual(up, { status: "updated", predictionId: "a", actual: 95, previous: 105 });
+    await log.recordFeedback("b", 80); // |e| = 20 → 25 %
+    await log.recordFeedback("c", 200); // |e| = 100 → 50 %
+    await log.recordFeedback("d", 100);
+    await assert.rejects(log.recordFeedback("zzz", 1), NotFoundError);
+    await assert.rejects(
+      log.recordFeedback("a", -1),
+      (e: unknown) => e instanceof ValidationError && e.field === "actual",
+    );
+    await assert.rejects(log.recordFeedback("a", Number.POSITIVE_INFINITY), ValidationError);
+    await assert.rejects(log.recordFeedback("a", "12" as unknown as number), ValidationError);
+    await assert.rejects(log.recordFeedback("", 1), /prediction_id/);
+    const acc = log.accuracy({ by: "ocean_proximity" });
+    const v1 = acc.versions.find((v) => v.modelVersion === "1")!;
+    assert.equal(v1.n, 3);
+    assert.ok(Math.abs(v1.mae - (5 + 20 + 100) / 3) < 1e-9);
+    assert.ok(Math.abs(v1.mape - (100 * (5 / 95 + 20 / 80 + 100 / 200)) / 3) < 1e-9);
+    assert.ok(Math.abs(v1.wmape - (100 * 125) / 375) < 1e-9);
+    assert.ok(Math.abs(v1.within10pct - 100 / 3) < 1e-9);
+    assert.equal(v1.segments.INLAND.n, 2);
+    assert.equal(v1.segments["NEAR BAY"].mae, 100);
+    const v2 = acc.versions.find((v) => v.modelVersion === "2")!;
+    assert.equal(v2.mae, 0);
+    assert.equal(v2.within10pct, 100);
+    assert.equal(log.accuracy({ modelVersion: "2" }).versions.length, 1);
+    assert.equal(log.counts().withFeedback, 4);
+    await log.close();
+  });
+
+  it("retention deletes old predictions, their feedback and whole old batches", async () => {
+    let now = 10 * 86_400_000;
+    const log = new PredictionLog({ path: dbPath(), now: () => now });
+    log.append([rec(1, now - 5 * 86_400_000), rec(2, now - 3 * 86_400_000)]);
+    await log.flush();
+    log.append([rec(3, now - 1000)]);
+    await log.flush();
+    await log.recordFeedback("p-1", 10);
+    const d = log.deleteOlderThan(4);
+    assert.deepEqual(d, { predictions: 1, feedback: 1, batches: 0 });
+    assert.equal(log.window(0).n, 1 + 1); // p-2 (batch partly old, filtered by ts) and p-3
+    now += 86_400_000;
+    assert.deepEqual(log.deleteOlderThan(2), { predictions: 1, feedback: 0, batches: 1 });
+    assert.equal(log.window(0).n, 1);
+    assert.throws(() => log.deleteOlderThan(-1), ValidationError);
+    await log.close();
+  });
+});
