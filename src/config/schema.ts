@@ -77,7 +77,8 @@ export const PipelineConfigSchema = Type.Object(
     model_name: name,
     data: Type.Object(
       {
-        dataset: identifier,
+        // a contract name (config/datasets/<name>.yaml) or a path to a contract YAML
+        dataset: Type.String({ pattern: "^([A-Za-z_][A-Za-z0-9_]*|.+\\.ya?ml)$" }),
         source: nullable(name),
         test_size: fraction,
         stratify: Type.Boolean(),

@@ -5,7 +5,7 @@
  * are reported together in one ConfigError.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { Compile } from "typebox/compile";
 import type { TSchema } from "typebox";
 import Value from "typebox/value";
@@ -317,9 +317,14 @@ export function semanticIssues(
   return out;
 }
 
-/** Path of the dataset contract YAML named by `data.dataset`. */
+/**
+ * Path of the dataset contract YAML named by `data.dataset`: a name resolves to config/datasets/<name>.yaml;
+ * a value ending in .yaml/.yml is a path (absolute, or relative to the repository root).
+ */
 export function datasetContractPath(c: Pick<PipelineConfig, "data">, root: string = REPO_ROOT): string {
-  return join(root, "config", "datasets", `${c.data.dataset}.yaml`);
+  const d = c.data.dataset;
+  if (/\.ya?ml$/i.test(d)) return isAbsolute(d) ? d : join(root, d);
+  return join(root, "config", "datasets", `${d}.yaml`);
 }
 
 /** Validates a resolved config; returns it typed or throws one ConfigError listing every problem. */

@@ -3,6 +3,7 @@
  * nested run per step), followed by gated promotion. Dataset-agnostic: everything dataset-specific comes from
  * the dataset contract YAML named by `data.dataset`.
  */
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LoadedConfig, REPO_ROOT, datasetContractPath, resolveHome } from "../config/load.ts";
 import { loadContract } from "../data/contract.ts";
@@ -15,6 +16,7 @@ import {
   startRun,
 } from "../tracking/index.ts";
 import type { PipelineEnv, PipelineStep, StepContext } from "./context.ts";
+import { renderRunReport } from "./report.ts";
 import {
   type ProgressHandle,
   type RunOptions,
@@ -64,10 +66,13 @@ export interface TrainResult {
   promotionError: string | null;
   home: string;
   seconds: number;
+  /** `<home>/reports/<runId>.html` when step 07 ran or was cached, else null. */
+  reportPath: string | null;
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
+  const startedAt = new Date().toISOString();
   const { config, resolved, hash } = opts.loaded;
   const home = resolveHome(config);
   const tracking = opts.tracking ?? openTracking({ home });
@@ -171,6 +176,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       log(`promotion refused: ${promotionError}`);
     }
   }
+  let reportPath: string | null = null;
+  if (registered) {
+    const html = renderRunReport(result.outputs, {
+      runId: parent.runId,
+      configHash: hash,
+      dataset: contract.name,
+      startedAt,
+      seconds: (performance.now() - t0) / 1000,
+    });
+    await parent.logArtifact("report.html", Buffer.from(html), "text/html");
+    mkdirSync(join(home, "reports"), { recursive: true });
+    reportPath = join(home, "reports", `${parent.runId}.html`);
+    const tmp = `${reportPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, html);
+    renameSync(tmp, reportPath);
+  }
   await parent.logMetrics({ seconds: (performance.now() - t0) / 1000 });
   await parent.end("FINISHED");
   if (!opts.tracking) await tracking.close();
@@ -183,6 +204,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     promotionError,
     home,
     seconds: (performance.now() - t0) / 1000,
+    reportPath,
   };
 }
 

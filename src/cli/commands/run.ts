@@ -108,6 +108,7 @@ export function printTrainSummary(r: TrainResult, g: GlobalOptions): void {
         `within 10 % ${m.within_10pct.toFixed(1)} %, ${(reg.interval.level * 100).toFixed(0)} % interval coverage ${(reg.interval.testCoverage * 100).toFixed(1)} %\n`,
     );
   }
+  if (r.reportPath) process.stdout.write(`report: ${r.reportPath}\n`);
   if (r.promotion) {
     process.stdout.write(
       `promotion to production: ${r.promotion.promoted ? "done" : r.promotionError ? "refused" : "unchanged"}\n`,

@@ -163,14 +163,13 @@ export const registerStep: PipelineStep<RegisterOutput> = {
 
     // conformal calibration on out-of-fold predictions of the training split
     const pool = await env.pool();
-    let oof: Float64Array;
     const cv = await crossValidate({ kind: sw.kind, params: sw.bestParams }, X, yModel, {
       cv: cvFolds(train, env.contract, env.config.selection.cv_folds, env.config.seed, 7),
       scoring: ["mae"],
       returnOofPredictions: true,
       pool,
     });
-    oof = inverseTarget(cv.oofPredictions as Float64Array, tt);
+    const oof = inverseTarget(cv.oofPredictions as Float64Array, tt);
     const level = env.config.register.interval_level;
     const intervals = calibrateIntervals(feats.y, oof, { level, seed: deriveSeed(env.config.seed, 71) });
 
