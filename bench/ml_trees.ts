@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/data/prng.ts";
 import {
@@ -249,7 +249,7 @@ export async function benchTrees(opts: { runs: number }): Promise<object> {
       : null;
     ratios.leafwise_mae_vs_xgboost = r.xgboost_hist?.mae ? o.gbm_leafwise_31.mae / r.xgboost_hist.mae : null;
   }
-  return {
+  const result = {
     data: {
       n_train: s.train.X.rows,
       n_test: s.test.X.rows,
@@ -268,6 +268,53 @@ export async function benchTrees(opts: { runs: number }): Promise<object> {
       rf200_batch_1000_ms: "< 5",
     },
   };
+  return { ...result, markdown: treesMarkdown(result, runs) };
+}
+
+/** BENCHMARKS.md section (added by the benchmarks helper; numbers come only from `r`). */
+function treesMarkdown(
+  r: {
+    data: { n_train: number; n_test: number; n_features: number };
+    ours: Record<string, unknown>;
+    reference: unknown;
+    ratios: Record<string, number | null>;
+  },
+  runs: number,
+): string {
+  const o = r.ours as Record<string, Record<string, number>>;
+  const sk = r.reference as Record<string, Record<string, number>> | { error: string };
+  const f = (x: number | undefined | null, d = 3) =>
+    x === undefined || x === null || Number.isNaN(x) ? "–" : x.toFixed(d);
+  const rows: [string, string, string][] = [
+    ["RandomForest 100 trees", "random_forest", "random_forest"],
+    ["GradientBoosting 200×depth5", "gradient_boosting", "gradient_boosting"],
+    ["GBM leaf-wise 31 leaves vs XGBoost hist", "gbm_leafwise_31", "xgboost_hist"],
+    ["DecisionTree", "decision_tree", "decision_tree"],
+  ];
+  const ref = "error" in sk ? null : sk;
+  const lat = r.ours.latency as Record<string, { single_row_us: number; batch_1000_ms: number }>;
+  return [
+    `Raw-feature housing split (${r.data.n_train} train / ${r.data.n_test} test, ${r.data.n_features} features); fit times are medians of ${runs} run(s), ours with all cores, reference = scikit-learn 1.2.1 / XGBoost (n_jobs=-1), same run. Load average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}.`,
+    "",
+    "| model | ours fit (s) | ours R² | ref fit (s) | ref R² | speed-up |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...rows.map(([label, ok, rk]) => {
+      const a = o[ok];
+      const b = ref?.[rk];
+      const sp = a && b ? b.fit_s / a.fit_s : Number.NaN;
+      return `| ${label} | ${f(a?.fit_s)} | ${f(a?.r2, 4)} | ${f(b?.fit_s)} | ${f(b?.r2, 4)} | ${f(sp, 2)}× |`;
+    }),
+    "",
+    `Prediction latency (ours): ${Object.entries(lat)
+      .map(
+        ([k, v]) =>
+          `${k} ${f(v.single_row_us, 1)} µs/row single, ${f(v.batch_1000_ms, 2)} ms per 1,000-row batch`,
+      )
+      .join("; ")}.`,
+    ref ? "" : `Reference failed: ${(sk as { error: string }).error}`,
+  ].join("\n");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

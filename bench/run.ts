@@ -21,6 +21,7 @@ const SUITES: Suite[] = [
   { name: "ml_grid", module: "./ml_grid.ts", fn: "benchGrid" },
   { name: "pipeline", module: "./pipeline.ts", fn: "benchPipeline" },
   { name: "serve", module: "./serve.ts", fn: "benchServe" },
+  { name: "monitoring", module: "./monitoring.ts", fn: "benchMonitoring" },
 ];
 
 const resultsDir = join(import.meta.dirname, "results");

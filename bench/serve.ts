@@ -12,7 +12,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
@@ -66,6 +66,8 @@ export interface BenchServeResult {
   load: LoadResult[];
   batch: BatchResult[];
   notes: string[];
+  /** BENCHMARKS.md section. */
+  markdown?: string;
 }
 
 function rssMiB(pid: number | undefined): number | null {
@@ -304,7 +306,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
     for (const c of children) await stop(c);
     rmSync(dir, { recursive: true, force: true });
   }
-  return {
+  const result: BenchServeResult = {
     model: opts.modelFile ? opts.modelFile : "test-servable",
     durationSec: o.durationSec,
     connections: o.connections,
@@ -312,6 +314,34 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
     batch,
     notes,
   };
+  return { ...result, markdown: serveMarkdown(result) };
+}
+
+/** BENCHMARKS.md section; every number comes from `r`. */
+function serveMarkdown(r: BenchServeResult): string {
+  const ours = r.load.find((l) => l.target.startsWith("ours"));
+  const ref = r.load.find((l) => l.target === "fastapi async def");
+  return [
+    `Model served by ours: **${r.model}**. One-row POST /api/v1/predict, autocannon ${r.durationSec} s × ${r.connections} connections, loopback. Load average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}.`,
+    "",
+    "| server | req/s | p50 (ms) | p99 (ms) | non-2xx | RSS (MiB) |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...r.load.map(
+      (l) =>
+        `| ${l.target} | ${l.reqPerSec.toFixed(0)} | ${l.p50Ms} | ${l.p99Ms} | ${l.non2xx} | ${l.rssMiB ?? "–"} |`,
+    ),
+    "",
+    ...r.batch.map(
+      (b) =>
+        `- ${b.target}: ${b.rows}-row batch round trip p50 ${b.roundTripP50Ms} ms${b.serverP50Ms !== undefined ? `, server time (Server-Timing) p50 ${b.serverP50Ms} ms` : ""}.`,
+    ),
+    ours && ref
+      ? `- Throughput ratio ours / FastAPI: **${(ours.reqPerSec / ref.reqPerSec).toFixed(2)}×**.`
+      : "",
+    ...r.notes.map((n) => `- Note: ${n}.`),
+  ].join("\n");
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
