@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDataCommands } from "./commands/data.ts";
 import { registerModelsCommands } from "./commands/models.ts";
+import { registerMonitorCommands, registerMonitorLoopCommand } from "./commands/monitor.ts";
 import { printTrainSummary, registerRunCommand, runTrainingFromCli } from "./commands/run.ts";
 import { registerServeCommand, runServe, serveOptionsFromConfig } from "./commands/serve.ts";
 import { loadConfigForCli } from "./commands/config.ts";
@@ -49,7 +50,7 @@ function registerStartCommand(program: Command): void {
       const loaded = loadConfigForCli(g, overrides);
       const running = await runServe(serveOptionsFromConfig(loaded, {}));
       info(
-        `\nserving ${loaded.config.model_name} on ${running.url}  ·  API docs ${running.url}/docs  ·  Ctrl-C to stop`,
+        `\nserving ${loaded.config.model_name} on ${running.url}  ·  dashboard ${running.url}/ui/  ·  API docs ${running.url}/docs  ·  Ctrl-C to stop`,
         g,
       );
     });
@@ -73,6 +74,8 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerModelsCommands(program);
   registerServeCommand(program);
+  registerMonitorCommands(program);
+  registerMonitorLoopCommand(program);
   registerStartCommand(program);
   applyExitOverride(program);
   return program;

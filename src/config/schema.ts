@@ -18,7 +18,7 @@ export const METRIC_NAMES = ["mae", "rmse", "mape", "wmape", "r2"] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** Config paths whose values are secrets: redacted by `config show` and excluded from the config hash. */
-export const SECRET_PATHS = ["serve.admin_api_key"] as const;
+export const SECRET_PATHS = ["serve.admin_api_key", "monitoring.webhook.url"] as const;
 
 const closed = { additionalProperties: false } as const;
 const lit = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
@@ -28,6 +28,8 @@ const name = Type.String({ minLength: 1 });
 const fraction = Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 });
 const nonNegative = Type.Number({ minimum: 0 });
 const positiveInt = Type.Integer({ minimum: 1 });
+/** A duration like 90s, 15m, 24h, 7d, 2w. */
+const duration = Type.String({ pattern: "^[0-9]+(\\.[0-9]+)?[smhdw]$" });
 /** An open map: identifier keys (others rejected) → `value`. `+key=...` overrides can add entries here. */
 const map = <T extends TSchema>(value: T) => Type.Record(identifier, value, closed);
 
@@ -184,20 +186,70 @@ export const PipelineConfigSchema = Type.Object(
       {
         enabled: Type.Boolean(),
         log_predictions: Type.Boolean(),
+        queue_capacity: positiveInt,
         batch_size: positiveInt,
         flush_interval_ms: positiveInt,
-        retention_days: positiveInt,
-        reference_sample: positiveInt,
+        retention_days: nullable(positiveInt),
+        /** drift / sanity-check window, e.g. 24h */
+        window: duration,
+        /** rolling accuracy window, e.g. 7d */
+        accuracy_window: duration,
+        /** in-server monitoring pass (gauges, alerts) every N seconds; 0 = off */
+        interval_seconds: nonNegative,
         min_rows: positiveInt,
+        reference: Type.Object(
+          {
+            bins: Type.Integer({ minimum: 2, maximum: 1000 }),
+            fine_bins: Type.Integer({ minimum: 2, maximum: 10000 }),
+            reservoir: Type.Integer({ minimum: 0, maximum: 100000 }),
+          },
+          closed,
+        ),
         drift: Type.Object(
           {
             psi_warn: Type.Number({ exclusiveMinimum: 0 }),
             psi_alert: Type.Number({ exclusiveMinimum: 0 }),
-            psi_bins: Type.Integer({ minimum: 2 }),
             wasserstein: Type.Number({ exclusiveMinimum: 0 }),
             jensen_shannon: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
             ks_p_value: fraction,
+            chisquare_p_value: fraction,
+            z_p_value: fraction,
             share: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            small_sample_limit: positiveInt,
+          },
+          closed,
+        ),
+        /** alert rules (null = the built-in defaults) */
+        alerts: nullable(
+          Type.Array(
+            Type.Object(
+              {
+                name: Type.Optional(name),
+                metric: name,
+                feature: Type.Optional(name),
+                model_version: Type.Optional(name),
+                op: lit([">", ">=", "<", "<=", "==", "!="]),
+                threshold: Type.Number(),
+                severity: Type.Optional(lit(["info", "warning", "critical"])),
+              },
+              closed,
+            ),
+          ),
+        ),
+        webhook: Type.Object(
+          {
+            url: nullable(Type.String({ pattern: "^https?://" })),
+            retries: Type.Integer({ minimum: 0, maximum: 20 }),
+            timeout_ms: positiveInt,
+          },
+          closed,
+        ),
+        retrain: Type.Object(
+          {
+            /** `mlops monitor --retrain-on-drift` trigger: dataset drift, or any fired alert rule */
+            trigger: lit(["dataset_drift", "alert"]),
+            /** add logged predictions that have feedback (inputs + actual) to the training data */
+            include_feedback: Type.Boolean(),
           },
           closed,
         ),

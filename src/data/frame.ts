@@ -3,16 +3,16 @@
  * are dictionary-encoded (Int32Array codes into `levels`, -1 for missing). Row selection by index
  * arrays copies only the columns' typed arrays; nothing creates per-row objects on hot paths.
  */
-import { type Matrix, matrix } from '../ml/types.ts';
+import { type Matrix, matrix } from "../ml/types.ts";
 
 export interface NumericColumn {
-  readonly kind: 'numeric';
+  readonly kind: "numeric";
   readonly name: string;
   readonly values: Float64Array;
 }
 
 export interface CategoricalColumn {
-  readonly kind: 'categorical';
+  readonly kind: "categorical";
   readonly name: string;
   /** index into `levels`; -1 = missing */
   readonly codes: Int32Array;
@@ -22,15 +22,22 @@ export interface CategoricalColumn {
 export type Column = NumericColumn | CategoricalColumn;
 
 export function numericColumn(name: string, values: Float64Array): NumericColumn {
-  return { kind: 'numeric', name, values };
+  return { kind: "numeric", name, values };
 }
 
-export function categoricalColumn(name: string, codes: Int32Array, levels: readonly string[]): CategoricalColumn {
-  return { kind: 'categorical', name, codes, levels };
+export function categoricalColumn(
+  name: string,
+  codes: Int32Array,
+  levels: readonly string[],
+): CategoricalColumn {
+  return { kind: "categorical", name, codes, levels };
 }
 
 /** Encode an array of strings (null/undefined = missing) as a categorical column; levels in first-seen order. */
-export function categoricalFromStrings(name: string, values: ArrayLike<string | null | undefined>): CategoricalColumn {
+export function categoricalFromStrings(
+  name: string,
+  values: ArrayLike<string | null | undefined>,
+): CategoricalColumn {
   const levels: string[] = [];
   const index = new Map<string, number>();
   const codes = new Int32Array(values.length);
@@ -61,7 +68,8 @@ export class Frame {
     const byName = new Map<string, Column>();
     for (const c of columns) {
       if (byName.has(c.name)) throw new Error(`Frame: duplicate column name '${c.name}'`);
-      if (columnLength(c) !== n) throw new Error(`Frame: column '${c.name}' has ${columnLength(c)} rows, expected ${n}`);
+      if (columnLength(c) !== n)
+        throw new Error(`Frame: column '${c.name}' has ${columnLength(c)} rows, expected ${n}`);
       byName.set(c.name, c);
     }
     this.nRows = n;
@@ -79,26 +87,26 @@ export class Frame {
 
   col(name: string): Column {
     const c = this.byName.get(name);
-    if (!c) throw new Error(`Frame: no column '${name}' (columns: ${this.names.join(', ')})`);
+    if (!c) throw new Error(`Frame: no column '${name}' (columns: ${this.names.join(", ")})`);
     return c;
   }
 
   numeric(name: string): Float64Array {
     const c = this.col(name);
-    if (c.kind !== 'numeric') throw new Error(`Frame: column '${name}' is categorical, expected numeric`);
+    if (c.kind !== "numeric") throw new Error(`Frame: column '${name}' is categorical, expected numeric`);
     return c.values;
   }
 
   categorical(name: string): CategoricalColumn {
     const c = this.col(name);
-    if (c.kind !== 'categorical') throw new Error(`Frame: column '${name}' is numeric, expected categorical`);
+    if (c.kind !== "categorical") throw new Error(`Frame: column '${name}' is numeric, expected categorical`);
     return c;
   }
 
   /** Rows by index (copies typed arrays; categorical levels are shared). */
   take(idx: ArrayLike<number>): Frame {
     const cols = this.columns.map((c): Column => {
-      if (c.kind === 'numeric') {
+      if (c.kind === "numeric") {
         const out = new Float64Array(idx.length);
         for (let k = 0; k < idx.length; k++) out[k] = c.values[idx[k]];
         return numericColumn(c.name, out);
@@ -112,22 +120,30 @@ export class Frame {
 
   /** Contiguous row range [start, end). */
   slice(start: number, end: number = this.nRows): Frame {
-    const s = Math.max(0, start), e = Math.min(this.nRows, end);
-    const cols = this.columns.map((c): Column =>
-      c.kind === 'numeric'
-        ? numericColumn(c.name, c.values.slice(s, e))
-        : categoricalColumn(c.name, c.codes.slice(s, e), c.levels),
+    const s = Math.max(0, start),
+      e = Math.min(this.nRows, end);
+    const cols = this.columns.map(
+      (c): Column =>
+        c.kind === "numeric"
+          ? numericColumn(c.name, c.values.slice(s, e))
+          : categoricalColumn(c.name, c.codes.slice(s, e), c.levels),
     );
     return new Frame(cols, Math.max(0, e - s));
   }
 
   select(names: readonly string[]): Frame {
-    return new Frame(names.map((n) => this.col(n)), this.nRows);
+    return new Frame(
+      names.map((n) => this.col(n)),
+      this.nRows,
+    );
   }
 
   drop(names: readonly string[]): Frame {
     const set = new Set(names);
-    return new Frame(this.columns.filter((c) => !set.has(c.name)), this.nRows);
+    return new Frame(
+      this.columns.filter((c) => !set.has(c.name)),
+      this.nRows,
+    );
   }
 
   /** Add or replace a column (same length). */
@@ -142,7 +158,7 @@ export class Frame {
   /** Value of a cell as a JS value (string for categorical, number for numeric, null for missing). For reports, not hot paths. */
   cell(row: number, name: string): string | number | null {
     const c = this.col(name);
-    if (c.kind === 'numeric') {
+    if (c.kind === "numeric") {
       const v = c.values[row];
       return Number.isNaN(v) ? null : v;
     }
@@ -173,14 +189,14 @@ export class Frame {
   /** Build from row objects (API payloads, tests). `categorical` names the string columns. */
   static fromRecords(
     records: readonly Record<string, unknown>[],
-    columns: readonly { name: string; kind: 'numeric' | 'categorical' }[],
+    columns: readonly { name: string; kind: "numeric" | "categorical" }[],
   ): Frame {
     const cols = columns.map((spec): Column => {
-      if (spec.kind === 'numeric') {
+      if (spec.kind === "numeric") {
         const v = new Float64Array(records.length);
         for (let i = 0; i < records.length; i++) {
           const x = records[i][spec.name];
-          v[i] = x === null || x === undefined || x === '' ? Number.NaN : Number(x);
+          v[i] = x === null || x === undefined || x === "" ? Number.NaN : Number(x);
         }
         return numericColumn(spec.name, v);
       }
@@ -196,5 +212,50 @@ export class Frame {
 }
 
 export function columnLength(c: Column): number {
-  return c.kind === 'numeric' ? c.values.length : c.codes.length;
+  return c.kind === "numeric" ? c.values.length : c.codes.length;
+}
+
+/**
+ * Rows of `b` appended to `a`, column by column (by name; both frames must have the same columns and kinds).
+ * Categorical levels are merged: `a`'s levels first, then levels only `b` has.
+ */
+export function concatFrames(a: Frame, b: Frame): Frame {
+  const missing = a.names.filter((n) => !b.has(n));
+  const extra = b.names.filter((n) => !a.has(n));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `concatFrames: column mismatch (${missing.length ? `second frame lacks ${missing.join(", ")}` : ""}${missing.length && extra.length ? "; " : ""}${extra.length ? `second frame has extra ${extra.join(", ")}` : ""})`,
+    );
+  }
+  const n = a.nRows + b.nRows;
+  const cols = a.names.map((name): Column => {
+    const ca = a.col(name);
+    const cb = b.col(name);
+    if (ca.kind !== cb.kind)
+      throw new Error(`concatFrames: column '${name}' is ${ca.kind} in one frame, ${cb.kind} in the other`);
+    if (ca.kind === "numeric" && cb.kind === "numeric") {
+      const v = new Float64Array(n);
+      v.set(ca.values, 0);
+      v.set(cb.values, a.nRows);
+      return numericColumn(name, v);
+    }
+    const xa = ca as CategoricalColumn;
+    const xb = cb as CategoricalColumn;
+    const levels = [...xa.levels];
+    const index = new Map(levels.map((l, i) => [l, i]));
+    const remap = xb.levels.map((l) => {
+      let k = index.get(l);
+      if (k === undefined) {
+        k = levels.length;
+        levels.push(l);
+        index.set(l, k);
+      }
+      return k;
+    });
+    const codes = new Int32Array(n);
+    codes.set(xa.codes, 0);
+    for (let i = 0; i < b.nRows; i++) codes[a.nRows + i] = xb.codes[i] < 0 ? -1 : remap[xb.codes[i]];
+    return categoricalColumn(name, codes, levels);
+  });
+  return new Frame(cols, n);
 }

@@ -8,3 +8,5 @@ export * from "./reference.ts";
 export { renderDriftHtml } from "./report-html.ts";
 export * as stats from "./stats.ts";
 export * from "./monitor.ts";
+export * from "./duration.ts";
+export * from "./settings.ts";

@@ -821,6 +821,93 @@ export class PredictionLog {
     return { total, withFeedback, byModelVersion, queued: this.queued, dropped: this.counters.dropped };
   }
 
+  /**
+   * Logged predictions that have feedback — their inputs and the observed value — for retraining. Rows are
+   * ordered by batch then row (deterministic); the latest feedback value of each prediction is used.
+   */
+  labelled(opts: { sinceMs?: number; untilMs?: number; modelVersion?: string } = {}): {
+    n: number;
+    ids: string[];
+    ts: Float64Array;
+    actual: Float64Array;
+    predictions: Float64Array;
+    inputs: Frame;
+  } {
+    this.assertOpen();
+    const since = Math.max(opts.sinceMs ?? 0, this.retentionCutoff());
+    const until = opts.untilMs ?? this.now() + 1;
+    checkTime("sinceMs", since);
+    checkTime("untilMs", until);
+    const rows = this.db
+      .prepare(
+        `SELECT p.id AS id, p.batch_id AS b, p.row AS r, p.ts AS ts, f.actual AS actual
+         FROM feedback f JOIN predictions p ON p.id = f.prediction_id
+         WHERE p.ts >= ? AND p.ts < ?${opts.modelVersion !== undefined ? " AND p.model_version = ?" : ""}
+         ORDER BY p.batch_id, p.row`,
+      )
+      .all(...([since, until, opts.modelVersion].filter((x) => x !== undefined) as (string | number)[])) as {
+      id: string;
+      b: number;
+      r: number;
+      ts: number;
+      actual: number;
+    }[];
+    const n = rows.length;
+    const batchIds = [...new Set(rows.map((x) => x.b))];
+    const getBatch = this.db.prepare("SELECT n, schema, data FROM batches WHERE id = ?");
+    const decoded = new Map<number, DecodedBatch>();
+    const kinds = new Map<string, "numeric" | "categorical">();
+    for (const id of batchIds) {
+      const b = getBatch.get(id) as { n: number; schema: string; data: Buffer } | undefined;
+      if (!b) continue;
+      for (const e of JSON.parse(b.schema) as SchemaEntry[]) {
+        if (kinds.get(e.name) !== "categorical") kinds.set(e.name, e.kind);
+      }
+      decoded.set(id, decodeBatch(b.n, b.schema, b.data));
+    }
+    const names = [...kinds.keys()].sort();
+    const num = new Map<string, Float64Array>();
+    const cat = new Map<string, { codes: Int32Array; levels: string[]; index: Map<string, number> }>();
+    for (const name of names) {
+      if (kinds.get(name) === "numeric") num.set(name, new Float64Array(n).fill(Number.NaN));
+      else cat.set(name, { codes: new Int32Array(n).fill(-1), levels: [], index: new Map() });
+    }
+    const ids = new Array<string>(n);
+    const ts = new Float64Array(n),
+      actual = new Float64Array(n),
+      predictions = new Float64Array(n).fill(Number.NaN);
+    for (let k = 0; k < n; k++) {
+      const row = rows[k];
+      ids[k] = row.id;
+      ts[k] = row.ts;
+      actual[k] = row.actual;
+      const b = decoded.get(row.b);
+      if (!b) continue;
+      predictions[k] = b.pred[row.r];
+      for (const [name, src] of b.num) {
+        const dst = num.get(name);
+        if (dst) dst[k] = src[row.r];
+        else {
+          const c = cat.get(name)!;
+          const v = src[row.r];
+          c.codes[k] = Number.isNaN(v) ? -1 : levelCode(c, String(v));
+        }
+      }
+      for (const [name, src] of b.cat) {
+        const c = cat.get(name)!;
+        const code = src.codes[row.r];
+        c.codes[k] = code < 0 ? -1 : levelCode(c, src.levels[code]);
+      }
+    }
+    const cols: Column[] = names.map((name) => {
+      const v = num.get(name);
+      if (v) return numericColumn(name, v);
+      const c = cat.get(name)!;
+      return categoricalColumn(name, c.codes, c.levels);
+    });
+    return { n, ids, ts, actual, predictions, inputs: new Frame(cols, n) };
+  }
+
   // -------------------------------------------------------------- feedback and accuracy
 
   /** Record the observed value for a prediction (see the module doc for the idempotency rules). */
@@ -1023,6 +1110,7 @@ export function chunkFromServingEntry(
     predictions: Float64Array;
     lower: Float64Array;
     upper: Float64Array;
+    latencyMs?: number;
   },
   latencyMs?: number,
 ): PredictionChunk {
@@ -1037,7 +1125,7 @@ export function chunkFromServingEntry(
     predictions: entry.predictions,
     lower: entry.lower,
     upper: entry.upper,
-    latencyMs: latencyMs ?? null,
+    latencyMs: latencyMs ?? entry.latencyMs ?? null,
   };
 }
 

@@ -39,6 +39,13 @@ import {
   predictRequestSchema,
   replaceNonFiniteTokens,
 } from "./schema.ts";
+import type { DashboardOptions } from "./dashboard.ts";
+import {
+  monitoringPredictionHook,
+  registerMonitoring,
+  type ServingMonitoring,
+  type ServingMonitoringOptions,
+} from "./monitoring.ts";
 import type { ModelSource, PredictionBatch, PredictionLogEntry } from "./types.ts";
 
 export interface CreateAppOptions {
@@ -60,8 +67,12 @@ export interface CreateAppOptions {
   adminApiKey?: string;
   /** Called after each prediction response has been sent (monitoring log). Never blocks the response. */
   onPrediction?: (entry: PredictionLogEntry) => void | Promise<void>;
-  /** Last drift check, shown by /health/deep. */
+  /** Last drift check, shown by /health/deep (default: the monitoring schedule's last pass, if any). */
   driftStatus?: () => unknown | Promise<unknown>;
+  /** Prediction log, feedback and drift routes, periodic monitoring pass (src/serving/monitoring.ts). */
+  monitoring?: ServingMonitoringOptions;
+  /** Serve the web dashboard under /ui/ (and at / for browsers) with its JSON APIs. */
+  dashboard?: DashboardOptions;
   /** Epoch-ms clock (timestamps, model age). */
   clock?: () => number;
   /** pino level (default 'info'); 'silent' disables logging. */
@@ -87,6 +98,8 @@ export interface ServingHandle {
   metrics: ServingMetrics;
   /** Wait for pending onPrediction hooks. */
   flushHooks(): Promise<void>;
+  /** The monitoring handle (null when monitoring is off). */
+  monitoring: ServingMonitoring | null;
 }
 
 export type ServingApp = FastifyInstance & { mlops: ServingHandle };
@@ -236,6 +249,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     async flushHooks() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
+    monitoring: null,
   };
   app.decorate("mlops", handle);
 
@@ -343,6 +357,12 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     sendError(reply, req.url, 404, `Not Found: ${req.method} ${req.url}`),
   );
 
+  const onPrediction = chainHooks(
+    opts.onPrediction,
+    opts.monitoring ? monitoringPredictionHook(opts.monitoring) : undefined,
+  );
+  let monitoring: ServingMonitoring | null = null;
+
   // ------------------------------------------------------------ hooks: timing, request id, metrics, log
   fastify.addHook("onRequest", async (req, reply) => {
     const t = performance.now();
@@ -395,6 +415,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     }
     const entry = s?.log;
     if (entry) {
+      entry.latencyMs = elapsed;
       const p = new Promise<void>((resolve) => {
         setImmediate(() => {
           try {
@@ -402,10 +423,10 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
           } catch (e) {
             req.log.warn({ err: e }, "metrics observation failed");
           }
-          if (!opts.onPrediction) return resolve();
+          if (!onPrediction) return resolve();
           let r: void | Promise<void>;
           try {
-            r = opts.onPrediction(entry);
+            r = onPrediction(entry);
           } catch (e) {
             req.log.error({ err: e }, "onPrediction hook failed");
             return resolve();
@@ -773,9 +794,10 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
         };
       }
       let drift: unknown = { status: "unknown", detail: "no drift provider configured" };
-      if (opts.driftStatus) {
+      const driftStatus = opts.driftStatus ?? monitoring?.driftStatus;
+      if (driftStatus) {
         try {
-          drift = (await opts.driftStatus()) ?? { status: "unknown" };
+          drift = (await driftStatus()) ?? { status: "unknown" };
         } catch (e) {
           drift = { status: "error", detail: (e as Error).message };
         }
@@ -1158,11 +1180,38 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     inferHandler,
   );
 
+  // ------------------------------------------------------------ monitoring: feedback, drift, schedule
+  if (opts.monitoring) {
+    monitoring = registerMonitoring(fastify, opts.monitoring, { manager, registry: metrics.registry, clock });
+    handle.monitoring = monitoring;
+  }
+
+  // ------------------------------------------------------------ dashboard
+  if (opts.dashboard) {
+    const { dashboardPlugin, dashboardRootHook } = await import("./dashboard.ts");
+    fastify.addHook("onRequest", dashboardRootHook(opts.dashboard.distDir));
+    await fastify.register(dashboardPlugin, opts.dashboard);
+  }
+
   // ------------------------------------------------------------ start loading
   await fastify.ready();
   const started = opts.manager ? manager.ready() : manager.start().then(() => {});
   if (opts.waitForModel ?? true) await started;
   return app;
+}
+
+type PredictionHook = (entry: PredictionLogEntry) => void | Promise<void>;
+
+/** Both hooks in order (a failing first hook does not stop the second); undefined when neither is set. */
+function chainHooks(a?: PredictionHook, b?: PredictionHook): PredictionHook | undefined {
+  if (!a || !b) return a ?? b;
+  return async (entry) => {
+    try {
+      await a(entry);
+    } finally {
+      await b(entry);
+    }
+  };
 }
 
 // -------------------------------------------------------------------------------- server

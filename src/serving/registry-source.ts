@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Frame } from "../data/frame.ts";
 import { ModelBundle } from "../features/bundle.ts";
-import { openTracking } from "../tracking/index.ts";
+import { deserializeReferenceProfile, type ReferenceProfile } from "../monitoring/reference.ts";
+import { openTracking, TrackingError } from "../tracking/index.ts";
 import { registerDecoder } from "./decoders.ts";
 import type { ModelSource, PredictionBatch, ServableModel } from "./types.ts";
 
@@ -96,4 +97,36 @@ export function registrySource(opts: RegistrySourceOptions): ModelSource {
         return v ? String(v.version) : null;
       }),
   };
+}
+
+/**
+ * The drift reference profile stored with a registered version (lineage.referenceProfileSha, written by step
+ * 07). `version` is the registry version number as served (`"3"`); anything else (a file-loaded model) or a
+ * version registered without a profile → null. A corrupt profile is an error naming the version.
+ */
+export async function registryReferenceProfile(
+  home: string,
+  name: string,
+  version: string,
+): Promise<ReferenceProfile | null> {
+  if (!/^[0-9]+$/.test(version) || !existsSync(join(home, "mlops.db"))) return null;
+  const t = openTracking({ home, mustExist: true });
+  try {
+    let v: Awaited<ReturnType<typeof t.registry.getVersion>>;
+    try {
+      v = await t.registry.getVersion(name, Number(version));
+    } catch (e) {
+      if (e instanceof TrackingError && e.code === "NOT_FOUND") return null;
+      throw e;
+    }
+    const sha = (v.lineage as Record<string, unknown>).referenceProfileSha;
+    if (typeof sha !== "string") return null;
+    const bytes = await t.artifacts.get(sha);
+    return deserializeReferenceProfile(
+      Buffer.from(bytes).toString("utf8"),
+      `reference profile of ${name} v${version} (artifact ${sha.slice(0, 12)})`,
+    );
+  } finally {
+    await t.close();
+  }
 }

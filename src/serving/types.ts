@@ -72,4 +72,6 @@ export interface PredictionLogEntry {
   lower: Float64Array;
   upper: Float64Array;
   level: number;
+  /** Request latency (ms, receive → response sent), set before the hook runs. */
+  latencyMs?: number;
 }

@@ -16,13 +16,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { type LoadedConfig, resolveHome } from "../../config/load.ts";
 import { writeFileAtomicSync } from "../../data/atomic.ts";
 import { readTable } from "../../data/io.ts";
+import { type AlertSink, logSink } from "../../monitoring/alerts.ts";
 import { computeDrift, type DriftOptions, type DriftReport } from "../../monitoring/drift.ts";
+import { parseDurationMs } from "../../monitoring/duration.ts";
+import { type MonitorPassResult, runMonitorPass } from "../../monitoring/monitor.ts";
 import { PredictionLog } from "../../monitoring/prediction-log.ts";
 import { loadReferenceProfile, profileTypes, type ReferenceProfile } from "../../monitoring/reference.ts";
 import { renderDriftHtml } from "../../monitoring/report-html.ts";
+import { monitoringSettings } from "../../monitoring/settings.ts";
+import { retrainWithFeedback } from "../../pipeline/retrain.ts";
+import { registryReferenceProfile } from "../../serving/registry-source.ts";
+import { openTracking } from "../../tracking/index.ts";
 import { CliError, EXIT, globalOptions, info, printJson, printTable, UsageError } from "../util.ts";
+import { loadConfigForCli } from "./config.ts";
 
 export interface MonitorCliDeps {
   /** where results go (tests pass a collecting stream) */
@@ -54,14 +63,13 @@ export interface DriftCheckResult {
   htmlPath?: string;
 }
 
-const UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
-
 /** "90s", "15m", "24h", "7d", "2w" → milliseconds. */
 export function parseDuration(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(s);
-  if (!m || Number(m[1]) <= 0)
-    throw new UsageError(`--window: expected a duration like 30m, 24h or 7d, got '${s}'`);
-  return Number(m[1]) * UNITS[m[2].toLowerCase()];
+  try {
+    return parseDurationMs(s, "--window");
+  } catch (e) {
+    throw new UsageError((e as Error).message, { cause: e });
+  }
 }
 
 function defaultHome(home?: string): string {
@@ -200,7 +208,23 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
       ) => {
         const g = globalOptions(cmd);
         const driftShare = o.driftShare === undefined ? undefined : Number(o.driftShare);
-        const r = await runDriftCheck({ ...o, driftShare }, deps);
+        // without --reference: the stored profile of the served version (or --model) from the configured
+        // registry; without --home: the configured home. Thresholds come from monitoring.drift.
+        let loaded: LoadedConfig | null = null;
+        const config = () => {
+          loaded ??= loadConfigForCli(g, []);
+          return loaded;
+        };
+        const resolveReference =
+          deps.resolveReference ??
+          (async (q: { model?: string }) => (await servedReference(config(), q.model)).profile);
+        const home = o.home ?? (o.reference && o.current ? undefined : resolveHome(config().config));
+        const drift =
+          o.reference && o.current ? undefined : monitoringSettings(config().config, home ?? "").drift;
+        const r = await runDriftCheck(
+          { ...o, driftShare, ...(home ? { home } : {}), ...(drift ? { drift } : {}) },
+          { ...deps, resolveReference },
+        );
         const rep = r.report;
         if (g.json) printJson(rep, out);
         else {
@@ -232,4 +256,236 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
         }
       },
     );
+}
+
+// ------------------------------------------------------------------------------------------ mlops monitor
+
+/** The version the serving alias (else its fallback) points at, with its stored reference profile. */
+export async function servedReference(
+  loaded: LoadedConfig,
+  versionOverride?: string,
+): Promise<{ name: string; version: string; profile: ReferenceProfile }> {
+  const c = loaded.config;
+  const home = resolveHome(c);
+  let version = versionOverride;
+  if (version === undefined) {
+    if (!existsSync(join(home, "mlops.db"))) {
+      throw new UsageError(`no registry at ${home} (train a model first: mlops run)`);
+    }
+    const t = openTracking({ home, mustExist: true });
+    try {
+      for (const alias of [c.serve.alias, c.serve.fallback_alias]) {
+        if (!alias) continue;
+        const v = await t.registry.getVersionByAlias(c.model_name, alias);
+        if (v) {
+          version = String(v.version);
+          break;
+        }
+      }
+    } finally {
+      await t.close();
+    }
+    if (version === undefined) {
+      throw new UsageError(
+        `model ${c.model_name} has no version under alias ${c.serve.alias}${c.serve.fallback_alias ? ` or ${c.serve.fallback_alias}` : ""}`,
+      );
+    }
+  }
+  const profile = await registryReferenceProfile(home, c.model_name, version);
+  if (!profile) {
+    throw new UsageError(
+      `model ${c.model_name} version ${version} has no stored reference profile (registered before monitoring existed? re-run the pipeline, or pass --reference PROFILE.json)`,
+    );
+  }
+  return { name: c.model_name, version, profile };
+}
+
+export interface MonitorOptions {
+  once?: boolean;
+  interval?: string;
+  window?: string;
+  model?: string;
+  retrainOnDrift?: boolean;
+  retrainCooldown?: string;
+  maxPasses?: number;
+}
+
+export interface MonitorTick {
+  pass: MonitorPassResult | null;
+  modelVersion: string | null;
+  error?: string;
+  retrain?: {
+    dataPath: string;
+    baseRows: number;
+    feedbackRows: number;
+    version: number | null;
+    promoted: boolean;
+    detail: string;
+  };
+}
+
+/**
+ * The `mlops monitor` loop: a monitoring pass over the prediction log every `interval` (drift vs the served
+ * version's reference, rolling accuracy, checks, alert rules → log + webhook sinks), optionally retraining on
+ * the configured trigger. Returns the ticks (for tests); stops after `maxPasses`, `once`, or `signal`.
+ */
+export async function runMonitorLoop(
+  loaded: LoadedConfig,
+  o: MonitorOptions,
+  hooks: {
+    onTick?: (t: MonitorTick) => void;
+    signal?: AbortSignal;
+    log?: (msg: string) => void;
+    nJobs?: number;
+    now?: () => number;
+  } = {},
+): Promise<MonitorTick[]> {
+  const c = loaded.config;
+  const home = resolveHome(c);
+  const s = monitoringSettings(c, home);
+  const windowMs = o.window ? parseDuration(o.window) : s.windowMs;
+  const intervalMs = o.interval ? parseDuration(o.interval) : Math.max(s.intervalMs, 1000);
+  const cooldownMs = o.retrainCooldown ? parseDuration(o.retrainCooldown) : 6 * 3_600_000;
+  const maxPasses = o.once ? 1 : (o.maxPasses ?? Number.POSITIVE_INFINITY);
+  const log = hooks.log ?? (() => {});
+  const sinks: AlertSink[] = [logSink(), ...s.sinks];
+  const ticks: MonitorTick[] = [];
+  let lastRetrain = Number.NEGATIVE_INFINITY;
+  const now = hooks.now ?? Date.now;
+  const predictionLog = new PredictionLog({ ...s.log, retentionDays: undefined });
+  try {
+    for (let i = 0; i < maxPasses && !hooks.signal?.aborted; i++) {
+      if (i > 0) await sleep(intervalMs, hooks.signal);
+      if (hooks.signal?.aborted) break;
+      let tick: MonitorTick;
+      try {
+        const ref = await servedReference(loaded, o.model);
+        const pass = await runMonitorPass({
+          log: predictionLog,
+          reference: ref.profile,
+          windowMs,
+          accuracyWindowMs: s.accuracyWindowMs,
+          modelVersion: ref.version,
+          minRows: s.minRows,
+          drift: s.drift,
+          rules: s.rules,
+          sinks,
+          now,
+        });
+        tick = { pass, modelVersion: ref.version };
+        const triggered =
+          c.monitoring.retrain.trigger === "dataset_drift"
+            ? pass.drift?.datasetDrift === true
+            : pass.alerts.length > 0;
+        if (triggered && o.retrainOnDrift) {
+          if (now() - lastRetrain < cooldownMs) {
+            log(
+              `retraining trigger fired, but the last retraining was less than ${o.retrainCooldown ?? "6h"} ago`,
+            );
+          } else {
+            lastRetrain = now();
+            const reason =
+              c.monitoring.retrain.trigger === "dataset_drift"
+                ? `dataset drift on v${ref.version}: ${pass.drift?.nDrifted}/${pass.drift?.nTested} features`
+                : `${pass.alerts.length} alert(s) on v${ref.version}`;
+            const r = await retrainWithFeedback({
+              loaded,
+              predictionLog,
+              reason,
+              log,
+              ...(hooks.nJobs ? { nJobs: hooks.nJobs } : {}),
+            });
+            const reg = r.train.registered;
+            const promoted = r.train.promotion?.promoted === true;
+            tick.retrain = {
+              dataPath: r.dataPath,
+              baseRows: r.baseRows,
+              feedbackRows: r.feedbackRows,
+              version: reg?.version ?? null,
+              promoted,
+              detail: promoted
+                ? `challenger v${reg?.version} promoted to production`
+                : `challenger v${reg?.version} not promoted: ${r.train.promotionError ?? "gates failed"}`,
+            };
+            log(tick.retrain.detail);
+          }
+        }
+      } catch (e) {
+        if (o.once) throw e;
+        tick = { pass: null, modelVersion: null, error: (e as Error).message };
+        log(`monitoring pass failed: ${(e as Error).message}`);
+      }
+      ticks.push(tick);
+      hooks.onTick?.(tick);
+    }
+  } finally {
+    await predictionLog.close();
+  }
+  return ticks;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+function tickLine(t: MonitorTick): string {
+  if (!t.pass) return `${new Date().toISOString()}  error: ${t.error}`;
+  const p = t.pass;
+  const d = p.drift
+    ? `drift ${p.drift.datasetDrift ? "DETECTED" : "no"} (${p.drift.nDrifted}/${p.drift.nTested})`
+    : `drift skipped (${p.driftSkipped})`;
+  const acc = p.accuracy.versions.find((v) => v.modelVersion === t.modelVersion);
+  const a = acc ? `MAPE ${fmt(acc.mape)} % on ${acc.n} labelled` : "no feedback";
+  return `${p.at}  v${t.modelVersion}  ${p.window.n} predictions  ${d}  ${a}  p99 ${fmt(p.checks.latency.p99)} ms  alerts ${p.alerts.length}${t.retrain ? `  → ${t.retrain.detail}` : ""}`;
+}
+
+export function registerMonitorLoopCommand(program: Command, deps: MonitorCliDeps = {}): void {
+  const out = deps.out ?? process.stdout;
+  program
+    .command("monitor")
+    .description(
+      "monitoring passes on a schedule: drift of the logged predictions vs the served version's reference, rolling accuracy from feedback, checks, alerts (log + webhook); optionally retrain on drift",
+    )
+    .argument("[overrides...]", "config overrides, e.g. monitoring.window=6h")
+    .option("--once", "one pass, then exit (exit 1 on failure)")
+    .option("--interval <duration>", "time between passes (default: monitoring.interval_seconds)")
+    .option("--window <duration>", "drift / checks window (default: monitoring.window)")
+    .option("--model <version>", "monitor this registry version instead of the served alias")
+    .option(
+      "--retrain-on-drift",
+      "on the trigger (monitoring.retrain.trigger), retrain on the data + labelled feedback and promote the challenger if its gates pass",
+    )
+    .option("--retrain-cooldown <duration>", "minimum time between retrainings (default 6h)")
+    .action(async (overrides: string[], o: MonitorOptions, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const loaded = loadConfigForCli(g, overrides);
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      try {
+        await runMonitorLoop(loaded, o, {
+          signal: ac.signal,
+          log: (m) => info(m, g),
+          onTick: (t) => {
+            if (g.json)
+              out.write(
+                `${JSON.stringify({ modelVersion: t.modelVersion, error: t.error, retrain: t.retrain, ...(t.pass ? { at: t.pass.at, window: t.pass.window, drift: t.pass.drift, driftSkipped: t.pass.driftSkipped, accuracy: t.pass.accuracy, checks: t.pass.checks, alerts: t.pass.alerts } : {}) })}\n`,
+              );
+            else out.write(`${tickLine(t)}\n`);
+          },
+        });
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    });
 }

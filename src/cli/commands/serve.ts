@@ -16,7 +16,15 @@ import { type RunningServer, startServer } from "../../serving/app.ts";
 import { fileSource, urlSource } from "../../serving/sources.ts";
 import type { ModelDecoder, ModelSource } from "../../serving/types.ts";
 import { type LoadedConfig, datasetContractPath, resolveHome } from "../../config/load.ts";
-import { registerBundleDecoder, registrySource } from "../../serving/registry-source.ts";
+import { PredictionLog } from "../../monitoring/prediction-log.ts";
+import { monitoringSettings } from "../../monitoring/settings.ts";
+import type { DashboardOptions } from "../../serving/dashboard.ts";
+import type { ServingMonitoringOptions } from "../../serving/monitoring.ts";
+import {
+  registerBundleDecoder,
+  registryReferenceProfile,
+  registrySource,
+} from "../../serving/registry-source.ts";
 import { UsageError, globalOptions, info } from "../util.ts";
 import { loadConfigForCli } from "./config.ts";
 
@@ -40,6 +48,12 @@ export interface ServeOptions {
   /** Decoder for file/URL sources; default: the decoder registry. */
   decode?: ModelDecoder;
   env?: NodeJS.ProcessEnv;
+  /** Prediction log, feedback/drift routes and the monitoring schedule (from the config's monitoring:). */
+  monitoring?: ServingMonitoringOptions;
+  /** The web dashboard (commander sets false for --no-dashboard). */
+  dashboard?: DashboardOptions | boolean;
+  /** commander: --no-monitoring */
+  monitor?: boolean;
 }
 
 export const DEFAULT_CONTRACT = "config/datasets/california_housing.yaml";
@@ -71,6 +85,8 @@ export async function runServe(opts: ServeOptions): Promise<RunningServer> {
     bodyLimit: opts.bodyLimit,
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? "info",
     waitForModel: true,
+    ...(opts.monitoring && opts.monitor !== false ? { monitoring: opts.monitoring } : {}),
+    ...(typeof opts.dashboard === "object" ? { dashboard: { ...opts.dashboard, adminApiKey } } : {}),
   });
 }
 
@@ -93,11 +109,40 @@ export function serveOptionsFromConfig(loaded: LoadedConfig, o: ServeOptions): S
   if (c.serve.fallback_alias && c.serve.fallback_alias !== c.serve.alias) {
     sources.push(registrySource({ home, name: c.model_name, alias: c.serve.fallback_alias }));
   }
+  const contractPath = o.contract ?? datasetContractPath(c);
+  const m = monitoringSettings(c, home);
+  const monitoring: ServingMonitoringOptions | undefined =
+    m.enabled && o.monitor !== false
+      ? {
+          log: new PredictionLog(m.log),
+          logPredictions: m.logPredictions,
+          reference: ({ name, version }) => registryReferenceProfile(home, name, version),
+          windowMs: m.windowMs,
+          accuracyWindowMs: m.accuracyWindowMs,
+          minRows: m.minRows,
+          drift: m.drift,
+          rules: m.rules,
+          sinks: m.sinks,
+          intervalMs: m.intervalMs,
+        }
+      : undefined;
+  const dashboard: DashboardOptions | false =
+    o.dashboard === false
+      ? false
+      : {
+          home,
+          contract: loadContract(contractPath),
+          modelName: c.model_name,
+          // the geo scatter of the predict page: the configured local data (else the bundled file)
+          ...(c.data.source && !/^[a-z0-9]+:\/\//i.test(c.data.source) ? { dataPath: c.data.source } : {}),
+        };
   return {
     ...o,
+    ...(monitoring ? { monitoring } : {}),
+    dashboard,
     host: o.host ?? c.serve.host,
     port: o.port ?? c.serve.port,
-    contract: o.contract ?? datasetContractPath(c),
+    contract: contractPath,
     pollInterval: o.pollInterval ?? c.serve.reload_poll_seconds,
     maxBatch: o.maxBatch ?? c.serve.max_batch,
     logLevel: o.logLevel ?? c.serve.log_level,
@@ -137,11 +182,16 @@ export function registerServeCommand(program: Command, deps: { sources?: ServeSo
       intArg("--max-batch", 1, 1_000_000),
     )
     .option("--log-level <level>", "pino log level (default: serve.log_level)")
+    .option("--no-monitoring", "no prediction log, feedback or drift routes (monitoring.enabled=false)")
+    .option("--no-dashboard", "do not serve the web dashboard")
     .action(async (overrides: string[], o: ServeOptions, cmd: Command) => {
       const g = globalOptions(cmd);
       const extra = deps.sources ? await deps.sources(o) : [];
       const opts = serveOptionsFromConfig(loadConfigForCli(g, overrides), { ...o, sources: extra });
       const running = await runServe(opts);
-      info(`serving on ${running.url} (dashboard ${running.url}/, API docs ${running.url}/docs)`, g);
+      info(
+        `serving on ${running.url} (${opts.dashboard ? `dashboard ${running.url}/ui/, ` : ""}API docs ${running.url}/docs)`,
+        g,
+      );
     });
 }

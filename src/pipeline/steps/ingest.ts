@@ -26,7 +26,7 @@ export interface IngestOutput {
   rawParquetSha: string;
 }
 
-export function sourceOf(env: PipelineEnv): string {
+export function sourceOf(env: Pick<PipelineEnv, "config" | "contract" | "root">): string {
   const src = env.config.data.source ?? env.contract.source?.path ?? env.contract.source?.url;
   if (!src)
     throw new Error(

@@ -14,6 +14,7 @@ import { calibrateIntervals, empiricalCoverage, meanWidth } from "../../ml/inter
 import { evaluateRegression } from "../../ml/metrics.ts";
 import { crossValidate } from "../../ml/model_selection/index.ts";
 import { createRegressor } from "../../ml/registry.ts";
+import { buildReferenceProfile, serializeReferenceProfile } from "../../monitoring/reference.ts";
 import type { PipelineStep } from "../context.ts";
 import { family } from "../families.ts";
 import { fromPlain } from "../frame-io.ts";
@@ -148,7 +149,14 @@ export const registerStep: PipelineStep<RegisterOutput> = {
   id: "07_register",
   title: "Refit, evaluate on test once, register",
   deps: ["06_sweep"],
-  configKeys: ["seed", "register", "model_name", "selection.cv_folds", "selection.target_transform"],
+  configKeys: [
+    "seed",
+    "register",
+    "model_name",
+    "selection.cv_folds",
+    "selection.target_transform",
+    "monitoring.reference",
+  ],
   async run({ env, run, inputs, log }) {
     const sw = inputs["06_sweep"] as SweepOutput;
     const feats = inputs["04_features"] as FeaturesOutput;
@@ -241,6 +249,22 @@ export const registerStep: PipelineStep<RegisterOutput> = {
       target_transform: tt,
       interval_method: intervals.chosen.method,
     });
+    // drift reference: the training split's inputs + target, and the out-of-fold predictions (what the model
+    // predicts on rows it has not seen, the distribution serving should reproduce) — binned, no raw rows
+    const refCfg = env.config.monitoring.reference;
+    const profile = buildReferenceProfile(train, env.contract, {
+      predictions: oof,
+      bins: refCfg.bins,
+      fineBins: refCfg.fine_bins,
+      reservoirSize: refCfg.reservoir,
+      seed: deriveSeed(env.config.seed, 74),
+      meta: { model: env.config.model_name, dataHash: ing.dataHash, trainHash: split.trainHash, runId: env.run.runId },
+    });
+    const refArt = await run.logArtifact(
+      "monitoring/reference_profile.json",
+      Buffer.from(serializeReferenceProfile(profile)),
+      "application/json",
+    );
     await run.logJson("segments.json", segments);
     await run.logJson("feature_importance.json", featureImportance);
     const alias = env.config.register.alias;
@@ -257,6 +281,7 @@ export const registerStep: PipelineStep<RegisterOutput> = {
         resolvedConfig: env.resolved,
         gitCommit: gitCommit(env.root),
         featurePipelineSha: fpArt.sha256,
+        referenceProfileSha: refArt.sha256,
         params: sw.bestParams,
         family: sw.family,
         kind: sw.kind,
