@@ -186,13 +186,15 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
       "--model <version>",
       "only predictions of this model version (--window) / reference of this version",
     )
-    .option("--home <dir>", "MLOps home holding monitoring.db (default: env MLOPS_HOME, else ./.mlops)")
+    .argument("[overrides...]", "config overrides (registry, thresholds), e.g. home=/srv/mlops")
+    .option("--home <dir>", "MLOps home holding monitoring.db and the registry (default: the config's home)")
     .option("--prediction-column <name>", "column of FILE holding the model's predictions (prediction drift)")
     .option("--drift-share <x>", "dataset drift when the share of drifted features ≥ x (default 0.5)")
     .option("--fail-on-drift", "exit 1 when dataset drift is detected")
     .option("--html <out.html>", "write a self-contained HTML report")
     .action(
       async (
+        overrides: string[],
         o: {
           current?: string;
           window?: string;
@@ -212,7 +214,7 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
         // registry; without --home: the configured home. Thresholds come from monitoring.drift.
         let loaded: LoadedConfig | null = null;
         const config = () => {
-          loaded ??= loadConfigForCli(g, []);
+          loaded ??= loadConfigForCli(g, o.home ? [...overrides, `home=${o.home}`] : overrides);
           return loaded;
         };
         const resolveReference =
