@@ -4,6 +4,7 @@ import { BarChart, GeoScatter, LineChart } from "./charts.tsx";
 import { parseCsv, recordsOf, toCsv } from "./lib/csv.ts";
 import { formatDuration, formatNumber, formatPercent, formatPrice, perHousehold } from "./lib/format.ts";
 import { between, parsePrometheus, type Snapshot, snapshot } from "./lib/prom.ts";
+import { ModelMonitoring } from "./monitoring.tsx";
 import { type FieldErrors, mapApiErrors, type UiColumn, validateRecord } from "./lib/validate.ts";
 import "./style.css";
 
@@ -715,8 +716,25 @@ function Monitoring() {
   );
   const last = stats[stats.length - 1];
   return (
+    <>
+      <ModelMonitoring />
+      <LiveTraffic last={last} stats={stats} err={err} />
+    </>
+  );
+}
+
+function LiveTraffic({
+  last,
+  stats,
+  err,
+}: {
+  last: ReturnType<typeof between> | undefined;
+  stats: (ReturnType<typeof between> & { t: number })[];
+  err: string | null;
+}) {
+  return (
     <section class="card">
-      <h2>Monitoring</h2>
+      <h2>Live traffic</h2>
       {err && <p class="err">{err}</p>}
       <p>
         {last
@@ -741,10 +759,6 @@ function Monitoring() {
           series={[{ name: "errors", color: "#c62828", points: stats.map((s) => [s.t, s.errorRate]) }]}
         />
       </div>
-      <h3>Drift</h3>
-      <p class="muted">
-        drift monitoring: see <code>mlops drift</code>
-      </p>
     </section>
   );
 }
