@@ -301,6 +301,7 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
         "sweep_trials.json",
         "segments.json",
         "feature_importance.json",
+        "predictions_sample.json",
       ]);
       const artifacts: Record<string, unknown> = {};
       for (const r of [run, ...children]) {

@@ -162,6 +162,9 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
     await page.locator("#comparison-table").waitFor();
     assert.ok((await page.locator("#comparison-table tbody tr").count()) >= 3);
     assert.ok((await page.locator("figure svg").count()) >= 3);
+    await page.getByRole("img", { name: /Predicted vs actual \(test split, \d+ points\)/ }).waitFor();
+    assert.ok((await page.locator('svg[aria-label^="Predicted vs actual"] circle').count()) > 100);
+    await page.getByRole("img", { name: /Residuals/ }).waitFor();
     await page.screenshot({ path: join(SHOTS, "experiments.png"), fullPage: true });
   });
 

@@ -153,3 +153,51 @@ export function GeoScatter(props: {
     </svg>
   );
 }
+
+/** x/y scatter with an optional reference line (y = x, or y = 0 for residuals). */
+export function ScatterChart(props: {
+  title: string;
+  points: [number, number][];
+  xLabel: string;
+  yLabel: string;
+  line?: "identity" | "zero";
+}): JSX.Element {
+  const pts = props.points.filter((p) => p.every(Number.isFinite));
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (props.line === "identity") {
+    x0 = y0 = Math.min(x0, y0);
+    x1 = y1 = Math.max(x1, y1);
+  }
+  if (props.line === "zero") {
+    const m = Math.max(Math.abs(y0), Math.abs(y1));
+    [y0, y1] = [-m, m];
+  }
+  const sx = scale(x0, x1, P, W - 6);
+  const sy = scale(y0, y1, H - 18, 6);
+  return (
+    <figure class="chart">
+      <figcaption>{props.title}</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.title}>
+        <line x1={P} y1={H - 18} x2={W - 6} y2={H - 18} stroke="#999" />
+        <line x1={P} y1={6} x2={P} y2={H - 18} stroke="#999" />
+        {props.line === "identity" && (
+          <line x1={sx(x0)} y1={sy(y0)} x2={sx(x1)} y2={sy(y1)} stroke="#c62828" stroke-dasharray="4 3" />
+        )}
+        {props.line === "zero" && (
+          <line x1={P} y1={sy(0)} x2={W - 6} y2={sy(0)} stroke="#c62828" stroke-dasharray="4 3" />
+        )}
+        {pts.map(([x, y], i) => (
+          <circle key={i} cx={sx(x)} cy={sy(y)} r="1.4" fill="#3b6ea5" opacity="0.45" />
+        ))}
+        <text x={W - 6} y={H - 4} text-anchor="end">
+          {props.xLabel}
+        </text>
+        <text x={P + 4} y={14}>
+          {props.yLabel}
+        </text>
+      </svg>
+    </figure>
+  );
+}

@@ -1,11 +1,11 @@
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { BarChart, GeoScatter, LineChart } from "./charts.tsx";
+import { BarChart, GeoScatter, LineChart, ScatterChart } from "./charts.tsx";
 import { parseCsv, recordsOf, toCsv } from "./lib/csv.ts";
 import { formatDuration, formatNumber, formatPercent, formatPrice, perHousehold } from "./lib/format.ts";
 import { between, parsePrometheus, type Snapshot, snapshot } from "./lib/prom.ts";
-import { ModelMonitoring } from "./monitoring.tsx";
 import { type FieldErrors, mapApiErrors, type UiColumn, validateRecord } from "./lib/validate.ts";
+import { ModelMonitoring } from "./monitoring.tsx";
 import "./style.css";
 
 interface Contract {
@@ -421,6 +421,9 @@ function RunDetail({ detail }: { detail: Json }) {
   );
   const fi = (a["feature_importance.json"] as Json[] | undefined) ?? [];
   const seg = (a["segments.json"] as Json[] | undefined) ?? [];
+  const pva = a["predictions_sample.json"] as { actual?: number[]; predicted?: number[] } | undefined;
+  const pairs: [number, number][] =
+    pva?.actual && pva.predicted ? pva.actual.map((y, i) => [y, (pva.predicted as number[])[i]]) : [];
   let best = Number.POSITIVE_INFINITY;
   const bestSoFar: [number, number][] = trials.map((t) => {
     best = Math.min(best, t.value as number);
@@ -539,7 +542,24 @@ function RunDetail({ detail }: { detail: Json }) {
             />
           )}
         </div>
-        <p class="muted">Predicted-vs-actual and residual plots: not logged by the pipeline yet.</p>
+        {pairs.length > 0 && (
+          <div class="charts">
+            <ScatterChart
+              title={`Predicted vs actual (test split, ${pairs.length} points)`}
+              points={pairs}
+              xLabel="actual"
+              yLabel="predicted"
+              line="identity"
+            />
+            <ScatterChart
+              title="Residuals (predicted − actual) vs predicted"
+              points={pairs.map(([y, p]) => [p, p - y])}
+              xLabel="predicted"
+              yLabel="residual"
+              line="zero"
+            />
+          </div>
+        )}
       </section>
     </>
   );

@@ -114,12 +114,7 @@ export function ModelMonitoring(): JSX.Element {
               </button>
             ))}
           </fieldset>
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => setNonce((n) => n + 1)}
-            disabled={busy}
-          >
+          <button type="button" class="secondary" onClick={() => setNonce((n) => n + 1)} disabled={busy}>
             Refresh
           </button>
           <span class="muted" aria-live="polite">

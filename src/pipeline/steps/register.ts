@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import type { Frame } from "../../data/frame.ts";
 import { deriveSeed, Rng } from "../../data/prng.ts";
-import { type BundleMeta, ModelBundle, inverseTarget } from "../../features/bundle.ts";
+import { type BundleMeta, inverseTarget, ModelBundle } from "../../features/bundle.ts";
 import { FeaturePipeline } from "../../features/pipeline.ts";
 import { encodeModel } from "../../ml/codec.ts";
 import { calibrateIntervals, empiricalCoverage, meanWidth } from "../../ml/intervals.ts";
@@ -258,7 +258,12 @@ export const registerStep: PipelineStep<RegisterOutput> = {
       fineBins: refCfg.fine_bins,
       reservoirSize: refCfg.reservoir,
       seed: deriveSeed(env.config.seed, 74),
-      meta: { model: env.config.model_name, dataHash: ing.dataHash, trainHash: split.trainHash, runId: env.run.runId },
+      meta: {
+        model: env.config.model_name,
+        dataHash: ing.dataHash,
+        trainHash: split.trainHash,
+        runId: env.run.runId,
+      },
     });
     const refArt = await run.logArtifact(
       "monitoring/reference_profile.json",
@@ -267,6 +272,7 @@ export const registerStep: PipelineStep<RegisterOutput> = {
     );
     await run.logJson("segments.json", segments);
     await run.logJson("feature_importance.json", featureImportance);
+    await run.logJson("predictions_sample.json", plot);
     const alias = env.config.register.alias;
     const mv = await env.tracking.registry.registerModelVersion({
       name: env.config.model_name,
