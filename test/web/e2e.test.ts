@@ -110,6 +110,27 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
     assert.equal(((await json.json()) as { docs_url: string }).docs_url, "/docs");
   });
 
+  it("first load of every page is under 1 s (cold cache; data requests reported too)", async () => {
+    const times: Record<string, { load: number; data: number }> = {};
+    for (const id of ["predict", "batch", "experiments", "models", "monitoring"]) {
+      const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      const p = await ctx.newPage();
+      await p.goto(`${base}/ui/#${id}`, { waitUntil: "load" });
+      await p.locator("section.card").first().waitFor();
+      await p.waitForLoadState("networkidle").catch(() => {});
+      // relative to navigation start: the load event, and the end of the last request the page made
+      const t = JSON.parse(
+        (await p.evaluate(
+          "JSON.stringify({ load: performance.getEntriesByType('navigation')[0].loadEventEnd, data: Math.max(0, ...performance.getEntriesByType('resource').map((r) => r.responseEnd)) })",
+        )) as string,
+      ) as { load: number; data: number };
+      times[id] = { load: Math.round(t.load), data: Math.round(t.data) };
+      assert.ok(t.load < 1000, `${id}: load event at ${t.load} ms`);
+      await ctx.close();
+    }
+    console.log(`# first load per page, ms after navigation start: ${JSON.stringify(times)}`);
+  });
+
   it("submits a prediction and shows price, interval, version and map", async () => {
     await page.goto(`${base}/ui/#predict`);
     await page.getByRole("button", { name: "LA inland" }).click();
