@@ -1,5 +1,5 @@
 /**
- * Streaming HTTP(S) download to a local file with a per-attempt timeout and retries with exponential backoff
+ * Streaming HTTP(S) or `s3://` (AWS / S3-compatible, SigV4-signed per attempt: src/data/s3.ts) download to a local file with a per-attempt timeout and retries with exponential backoff
  * and full jitter on network errors, timeouts, 5xx and 429 (Retry-After honoured); other 4xx fail at once.
  * The file is written to a temp path and renamed when complete, so a failed download leaves nothing behind.
  */
@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Rng } from "./prng.ts";
+import { isS3Url, s3ConfigFromEnv, s3Request } from "./s3.ts";
 
 export interface DownloadOptions {
   retries?: number; // default 4 (5 attempts)
@@ -19,6 +20,8 @@ export interface DownloadOptions {
   seed?: number; // jitter seed
   fetchImpl?: typeof fetch;
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  /** Environment for s3:// credentials / endpoint (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class DownloadError extends Error {
@@ -57,7 +60,13 @@ export async function downloadToFile(
     );
     let retryAfterMs: number | null = null;
     try {
-      const res = await f(url, { signal: ac.signal, redirect: "follow" });
+      // s3:// is signed per attempt (the signature carries the request time)
+      const target = isS3Url(url) ? s3Request(url, "GET", s3ConfigFromEnv(opts.env ?? process.env)) : null;
+      const res = await f(target ? target.url : url, {
+        signal: ac.signal,
+        redirect: "follow",
+        ...(target ? { headers: target.headers } : {}),
+      });
       if (!res.ok) {
         const msg = `GET ${url}: HTTP ${res.status} ${res.statusText}`;
         await res.body?.cancel().catch(() => {});

@@ -3,6 +3,7 @@
  * URL → local file) with per-source timeout/retry/circuit breaker; sources themselves stay simple.
  */
 import { readFile, stat } from "node:fs/promises";
+import { parseS3Url, s3ConfigFromEnv, s3Request } from "../data/s3.ts";
 import { decodeModel } from "./decoders.ts";
 import type { ModelDecoder, ModelSource, ServableModel } from "./types.ts";
 
@@ -53,9 +54,11 @@ export interface UrlSourceOptions {
   headers?: Record<string, string>;
   /** Injected fetch (tests); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Environment for s3:// credentials and endpoint (default process.env; see src/data/s3.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
-/** A model served over HTTP(S). Change token: ETag, else Last-Modified (HEAD request), else null. */
+/** A model served over HTTP(S) or from an `s3://bucket/key` object (AWS or S3-compatible). Change token: ETag, else Last-Modified (HEAD request), else null. */
 export function urlSource(opts: UrlSourceOptions): ModelSource {
   let parsed: URL;
   try {
@@ -63,9 +66,19 @@ export function urlSource(opts: UrlSourceOptions): ModelSource {
   } catch {
     throw new Error(`model URL '${opts.url}' is not a valid URL`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new Error(`model URL '${opts.url}': only http: and https: are supported (got ${parsed.protocol})`);
+  const s3 = parsed.protocol === "s3:";
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:" && !s3) {
+    throw new Error(
+      `model URL '${opts.url}': only http:, https: and s3: are supported (got ${parsed.protocol})`,
+    );
   }
+  if (s3) parseS3Url(opts.url); // validates bucket/key now, not at first load
+  // s3:// is signed per request (SigV4 carries the time); credentials/endpoint from the AWS_* environment
+  const target = (method: "GET" | "HEAD") => {
+    if (!s3) return { url: parsed, headers: opts.headers };
+    const r = s3Request(opts.url, method, s3ConfigFromEnv(opts.env ?? process.env));
+    return { url: r.url, headers: { ...(opts.headers ?? {}), ...r.headers } };
+  };
   const decode = decoderOrRegistry(opts.decode);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
@@ -73,11 +86,12 @@ export function urlSource(opts: UrlSourceOptions): ModelSource {
   const signalFor = (outer?: AbortSignal) =>
     outer ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
   return {
-    name: opts.name ?? `url:${parsed.origin}${parsed.pathname}`,
+    name: opts.name ?? (s3 ? `s3:${opts.url.slice(5)}` : `url:${parsed.origin}${parsed.pathname}`),
     async load(signal) {
       let res: Response;
       try {
-        res = await doFetch(parsed, { signal: signalFor(signal), headers: opts.headers });
+        const t = target("GET");
+        res = await doFetch(t.url, { signal: signalFor(signal), headers: t.headers });
       } catch (e) {
         throw new Error(
           `model URL ${opts.url}: ${(e as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : (e as Error).message}`,
@@ -103,7 +117,8 @@ export function urlSource(opts: UrlSourceOptions): ModelSource {
     },
     async currentVersion() {
       try {
-        const res = await doFetch(parsed, { method: "HEAD", signal: signalFor(), headers: opts.headers });
+        const t = target("HEAD");
+        const res = await doFetch(t.url, { method: "HEAD", signal: signalFor(), headers: t.headers });
         await res.body?.cancel().catch(() => {});
         if (!res.ok) return null;
         return res.headers.get("etag") ?? res.headers.get("last-modified") ?? null;

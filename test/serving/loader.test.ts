@@ -94,7 +94,7 @@ describe("sources", () => {
         /timed out after 150 ms/,
       );
       assert.ok(Date.now() - t0 < 2000);
-      assert.throws(() => urlSource({ url: "file:///etc/passwd" }), /only http: and https:/);
+      assert.throws(() => urlSource({ url: "file:///etc/passwd" }), /only http:, https: and s3: are supported/);
       const wrapped = wrapSource(ok, {
         name: "w",
         map: (m) => ({ ...m, info: { ...m.info, alias: "champion" } }),

@@ -53,15 +53,10 @@ export const ingestStep: PipelineStep<IngestOutput> = {
     const src = sourceOf(env);
     let path = src;
     let tmpDir: string | null = null;
-    if (/^s3:\/\//i.test(src)) {
-      throw new Error(
-        `data.source ${src}: s3:// sources are not supported yet (download the file and pass a local path)`,
-      );
-    }
     try {
-      if (/^https?:\/\//i.test(src)) {
+      if (/^(https?|s3):\/\//i.test(src)) {
         tmpDir = mkdtempSync(join(tmpdir(), "mlops-ingest-"));
-        path = join(tmpDir, basename(new URL(src).pathname) || "download.csv");
+        path = join(tmpDir, basename(new URL(src.replace(/^s3:/i, "https:")).pathname) || "download.csv");
         log(`downloading ${src}`);
         const r = await downloadToFile(src, path, {
           seed: env.config.seed,
