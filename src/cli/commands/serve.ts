@@ -164,7 +164,7 @@ export function registerServeCommand(program: Command, deps: { sources?: ServeSo
     .option("--model-file <path>", "model bundle file (fallback source after the registry)")
     .option(
       "--model-url <url>",
-      "model bundle URL (http/https; tried after the registry, before --model-file)",
+      "model bundle URL (http(s):// or s3://bucket/key; tried after the registry, before --model-file)",
     )
     .option(
       "--admin-key-env <name>",
