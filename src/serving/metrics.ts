@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics, one registry per app instance (tests can run many apps in one process).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Frame } from "../data/frame.ts";
 import type { LoaderEvent } from "./loader.ts";
 
@@ -11,7 +11,7 @@ export interface ServingMetrics {
   requests: Counter<"method" | "route" | "status_code">;
   predictionValue: Histogram;
   predictionsTotal: Counter<"route">;
-  inputFeature: Summary<"feature">;
+  inputFeature: Gauge<"quantile" | "feature">;
   inputCategory: Counter<"feature" | "category">;
   modelInfo: Gauge<"name" | "version" | "source">;
   loadEvents: Counter<"source" | "outcome" | "trigger">;
@@ -20,6 +20,42 @@ export interface ServingMetrics {
   setModel(name: string, version: string, source: string): void;
   /** Observe inputs + outputs of a batch (call off the response path). At most `maxRows` rows, strided. */
   observeBatch(route: string, frame: Frame, predictions: Float64Array, maxRows?: number): void;
+}
+
+const WINDOW_CAPACITY = 4096;
+const WINDOW_MAX_AGE_MS = 600_000;
+
+/** The last `capacity` values (with their times) of one feature; quantiles of those younger than maxAge. */
+export class SlidingWindow {
+  private readonly values: Float64Array;
+  private readonly times: Float64Array;
+  private next = 0;
+  private size = 0;
+  constructor(
+    readonly capacity: number,
+    readonly maxAgeMs: number,
+  ) {
+    this.values = new Float64Array(capacity);
+    this.times = new Float64Array(capacity);
+  }
+  push(v: number, t: number): void {
+    this.values[this.next] = v;
+    this.times[this.next] = t;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+  /** Linear-interpolated quantiles (numpy "linear") of the live values; null when there are none. */
+  quantiles(ps: readonly number[], now: number): number[] | null {
+    const live: number[] = [];
+    for (let i = 0; i < this.size; i++) if (now - this.times[i] <= this.maxAgeMs) live.push(this.values[i]);
+    if (live.length === 0) return null;
+    const s = Float64Array.from(live).sort();
+    return ps.map((p) => {
+      const h = (s.length - 1) * p;
+      const lo = Math.floor(h);
+      return lo + 1 < s.length ? s[lo] + (h - lo) * (s[lo + 1] - s[lo]) : s[lo];
+    });
+  }
 }
 
 const BREAKER_VALUE = { closed: 0, open: 1, half_open: 2, isolated: 3 } as const;
@@ -56,14 +92,26 @@ export function createMetrics(
     labelNames: ["route"] as const,
     registers: [registry],
   });
-  const inputFeature = new Summary({
+  // Quantiles of numeric inputs over a sliding window, computed at scrape time from a ring buffer per feature.
+  // (prom-client's Summary keeps one t-digest per age bucket: ~1 µs per observation × features × rows, on the
+  // serving thread; a ring-buffer write is a few ns.)
+  const windows = new Map<string, SlidingWindow>();
+  const inputFeature = new Gauge({
     name: "model_input_feature_value",
-    help: "Sliding-window quantiles of numeric input features (sampled rows)",
-    labelNames: ["feature"] as const,
-    percentiles: [0.05, 0.5, 0.95],
-    maxAgeSeconds: 600,
-    ageBuckets: 5,
+    help: `Quantiles (0.05, 0.5, 0.95) of numeric input features: the last ${WINDOW_CAPACITY} sampled values within ${WINDOW_MAX_AGE_MS / 60_000} minutes`,
+    labelNames: ["quantile", "feature"] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [feature, w] of windows) {
+        const q = w.quantiles([0.05, 0.5, 0.95], now);
+        if (!q) continue;
+        this.set({ quantile: "0.05", feature }, q[0]);
+        this.set({ quantile: "0.5", feature }, q[1]);
+        this.set({ quantile: "0.95", feature }, q[2]);
+      }
+    },
   });
   const inputCategory = new Counter({
     name: "model_input_category_total",
@@ -116,10 +164,12 @@ export function createMetrics(
       for (let i = 0; i < n; i += step) predictionValue.observe(predictions[i]);
       for (const c of frame.columns) {
         if (c.kind === "numeric") {
-          const child = inputFeature.labels({ feature: c.name });
+          let w = windows.get(c.name);
+          if (!w) windows.set(c.name, (w = new SlidingWindow(WINDOW_CAPACITY, WINDOW_MAX_AGE_MS)));
+          const now = Date.now();
           for (let i = 0; i < n; i += step) {
             const v = c.values[i];
-            if (!Number.isNaN(v)) child.observe(v);
+            if (!Number.isNaN(v)) w.push(v, now);
           }
         } else {
           const counts = new Map<number, number>();
