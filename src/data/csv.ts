@@ -2,10 +2,15 @@
  * Streaming CSV reader (hand-written byte-level state machine) and atomic CSV writer.
  *
  * - Reads the file in chunks (plain files through one reusable buffer; .gz through zlib) and builds typed
- *   columns incrementally, so memory is bounded by the kept columns, not by the file text. For plain files
- *   the first column block is sized from the file size and the average record length (usually the only
- *   block, returned without a copy); otherwise blocks grow up to 65,536 values and are concatenated column by
- *   column at the end (peak = columns + one column).
+ *   columns incrementally, so memory is bounded by the kept columns, not by the file text. Plain files up to
+ *   8 MiB (`syncReadMaxBytes`) are read with synchronous 64 KiB reads (no stream, no promise per chunk: the
+ *   small-file fast path); larger ones with async 1 MiB reads. Same parser, same results.
+ * - Hot loop: unquoted plain decimals in numeric columns are parsed while they are scanned (no second pass
+ *   over their bytes, no strings), unquoted known levels of categorical columns are hashed while scanned;
+ *   everything else (quotes, blanks, exponents, long mantissas, new levels) takes the general path.
+ * - For plain files the first column block is sized from the file size and the average record length
+ *   (usually the only block, returned without a copy); otherwise blocks grow up to 65,536 values and are
+ *   concatenated column by column at the end (peak = columns + one column).
  * - RFC 4180 quoting (commas, newlines and "" escapes inside quotes), CRLF / LF / CR line ends, UTF-8 BOM,
  *   surrounding whitespace trimmed (outside quotes), blank lines skipped.
  * - Missing-value tokens: "", NA, NaN, null, None, N/A (case-insensitive, quoted or not).
@@ -13,12 +18,13 @@
  * - Encoding: bytes are kept as-is until the end; strings that matter (header, category levels, raw bad
  *   tokens) are decoded as UTF-8 if all of them are valid UTF-8, otherwise the file is read as latin-1.
  * - Type of each column: from `types` (e.g. a contract), else inferred: numeric when every non-missing
- *   token is a finite number, otherwise categorical (dictionary-encoded). A column that turns out not to be
- *   numeric is re-read as categorical in a second pass so its exact tokens are kept.
+ *   token is a finite number, otherwise categorical (dictionary-encoded). A column whose first non-missing
+ *   token is not a number switches to categorical in place; one that turns out not to be numeric after some
+ *   numbers is re-read as categorical in a second pass so its exact tokens are kept.
  * - With `types`, a non-numeric token in a numeric column becomes NaN plus an `InvalidToken` record (row,
  *   line, raw value), so contract validation can reject that row instead of the whole file failing.
  */
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { writeFileAtomicStreaming } from "./atomic.ts";
@@ -47,6 +53,12 @@ export interface CsvReadOptions {
   chunkSize?: number;
   /** Name used in error messages (default: the path). */
   label?: string;
+  /**
+   * Plain files up to this size (bytes) are read synchronously in small chunks: the small-file fast path,
+   * no stream or promise per chunk. Larger files stream with async reads of `chunkSize`. Default 8 MiB;
+   * 0 always streams. Results are identical either way.
+   */
+  syncReadMaxBytes?: number;
 }
 
 export interface BadRow {
@@ -106,6 +118,19 @@ export class CsvError extends Error {
 const MAX_BLOCK = 1 << 16;
 const FIRST_BLOCK = 1 << 12;
 const MAX_INVALID = 100_000;
+/** Records parsed by the general path before the fast paths start (see parseRows). */
+const WARM_ROWS = 32;
+/**
+ * The first read of the small-file path is this small, so the parser meets a record cut by the end of its
+ * input (the "incomplete" exit) within the first rows, while the JIT is still collecting type feedback,
+ * instead of deoptimizing the already optimized loop at the end of the first full chunk. (The streaming
+ * path reads a full first chunk: it sizes the column blocks from it, and one more compile is noise there.)
+ */
+const FIRST_READ = 4096;
+/** Plain files up to this size take the synchronous small-file path. */
+const SYNC_READ_MAX = 8 << 20;
+/** Read buffer of the synchronous path (small: a large fresh buffer costs page faults). */
+const SYNC_CHUNK = 1 << 16;
 
 const POW10 = new Float64Array(23);
 for (let i = 0, p = 1; i < 23; i++, p *= 10) POW10[i] = p;
@@ -257,6 +282,17 @@ class NumStore {
     this.cur = new Float64Array(size);
     this.blocks.push(this.cur);
   }
+  /** True when the first n values are all NaN (missing). */
+  allMissing(n: number): boolean {
+    let left = n;
+    for (const blk of this.blocks) {
+      const k = Math.min(left, blk.length);
+      for (let i = 0; i < k; i++) if (!Number.isNaN(blk[i])) return false;
+      left -= k;
+      if (left === 0) break;
+    }
+    return true;
+  }
   finish(n: number): Float64Array {
     const out =
       this.blocks.length === 1 ? trim(this.cur, n) : concatBlocks(this.blocks, n, new Float64Array(n));
@@ -283,6 +319,22 @@ class CatStore {
   grow(size: number): void {
     this.cur = new Int32Array(size);
     this.blocks.push(this.cur);
+  }
+  /** A store with the same block layout as `num`, every value missing (-1). */
+  static like(num: NumStore): CatStore {
+    const c = new CatStore(0);
+    c.blocks = num.blocks.map((b) => new Int32Array(b.length).fill(-1));
+    c.cur = c.blocks[c.blocks.length - 1];
+    return c;
+  }
+  /** Code of the level with bytes [s, e), given their FNV-1a hash h (before the length mix), or -2. */
+  known(buf: Uint8Array, s: number, e: number, h: number): number {
+    const c = this.byHash.get(h ^ (e - s));
+    if (c === undefined) return -2;
+    const kb = this.keyBytes[c];
+    if (kb.length !== e - s) return -2;
+    for (let i = 0; i < kb.length; i++) if (kb[i] !== buf[s + i]) return -2;
+    return c;
   }
   /** Code for bytes [s, e) of buf ('""' unescaped when esc). */
   code(buf: Uint8Array, s: number, e: number, esc: boolean): number {
@@ -448,7 +500,7 @@ class CsvBuilder {
       let buf = Buffer.allocUnsafe(chunkSize);
       let have = 0;
       for (;;) {
-        if (buf.length - have < chunkSize >> 1) {
+        if (buf.length - have < (chunkSize + 1) >> 1) {
           const nb = Buffer.allocUnsafe(buf.length * 2);
           buf.copy(nb, 0, 0, have);
           buf = nb;
@@ -468,16 +520,151 @@ class CsvBuilder {
     if (this.inHeader) throw new CsvError(this.file, 1, undefined, "empty file: no header row");
   }
 
+  /**
+   * Small-file fast path: synchronous reads (no stream, no promise per chunk) into one reusable buffer of
+   * `chunkSize` bytes (grown only for a record longer than half of it); `chunkSize` >= the file size reads
+   * the whole file at once. Same parser and results as the streaming path.
+   */
+  feedFileSync(path: string, chunkSize: number): void {
+    const fd = openSync(path, "r");
+    try {
+      let buf = Buffer.allocUnsafe(chunkSize);
+      let have = 0;
+      for (;;) {
+        if (buf.length - have < (chunkSize + 1) >> 1) {
+          const nb = Buffer.allocUnsafe(buf.length * 2);
+          buf.copy(nb, 0, 0, have);
+          buf = nb;
+        }
+        const want = this.bytes === 0 ? Math.min(FIRST_READ, buf.length) : buf.length - have;
+        const n = readSync(fd, buf, have, want, null);
+        if (n === 0) break;
+        this.bytes += n;
+        const len = have + n;
+        const used = this.consume(buf, len, false);
+        buf.copyWithin(0, used, len);
+        have = len - used;
+      }
+      this.consume(buf, have, true);
+    } finally {
+      closeSync(fd);
+    }
+    if (this.inHeader) throw new CsvError(this.file, 1, undefined, "empty file: no header row");
+  }
+
   private colName(i: number): string | undefined {
     if (this.inHeader) return undefined;
     return i < this.nCols ? this.names[i] : `#${i + 1} (beyond the ${this.nCols} header columns)`;
   }
 
+  // Result slots of scanField (kept on the instance so the hot loop allocates nothing).
+  private fS = 0;
+  private fE = 0;
+  private fQuoted = false;
+  private fEsc = false;
+  private fLines = 0;
+
+  /**
+   * Tokenize one field starting at `pos` (leading whitespace already skipped). Sets fS/fE (content bounds,
+   * unquoted content right-trimmed), fQuoted, fEsc ('""' inside) and fLines (newlines inside quotes). Returns
+   * the offset of the terminator (delimiter, CR, LF, or `end` at EOF), or -1 when more input is needed.
+   */
+  private scanField(buf: Uint8Array, pos: number, end: number, final: boolean, line: number, field: number) {
+    const delim = this.delim;
+    this.fLines = 0;
+    this.fEsc = false;
+    if (pos < end && buf[pos] === 34) {
+      this.fQuoted = true;
+      let p = pos + 1;
+      const s = p;
+      let lines = 0;
+      for (;;) {
+        while (p < end && buf[p] !== 34) {
+          if (buf[p] === 10) lines++;
+          p++;
+        }
+        if (p >= end) {
+          if (!final) return -1;
+          throw new CsvError(
+            this.file,
+            line + lines,
+            this.colName(field),
+            `unterminated quoted field (opened on line ${line}) reaches end of file`,
+          );
+        }
+        if (p + 1 < end && buf[p + 1] === 34) {
+          this.fEsc = true;
+          p += 2;
+          continue;
+        }
+        if (p + 1 >= end && !final) return -1;
+        break;
+      }
+      this.fS = s;
+      this.fE = p;
+      this.fLines = lines;
+      p++;
+      while (p < end && (buf[p] === 32 || buf[p] === 9)) p++;
+      if (p >= end) return final ? p : -1;
+      const c = buf[p];
+      if (c !== delim && c !== 10 && c !== 13) {
+        throw new CsvError(
+          this.file,
+          line + lines,
+          this.colName(field),
+          `unexpected character '${String.fromCharCode(c)}' after closing quote (quotes inside a quoted field must be doubled: "")`,
+        );
+      }
+      return p;
+    }
+    this.fQuoted = false;
+    let p = pos;
+    while (p < end) {
+      const c = buf[p];
+      if (c === delim || c === 10 || c === 13) break;
+      p++;
+    }
+    if (p >= end && !final) return -1;
+    let e = p;
+    while (e > pos && (buf[e - 1] === 32 || buf[e - 1] === 9)) e--;
+    this.fS = pos;
+    this.fE = e;
+    return p;
+  }
+
+  /**
+   * At a record start: if the line is blank (only spaces/tabs), consume it and return the next offset;
+   * return `pos` when it is not blank, -1 when more input is needed to tell.
+   */
+  private blankLine(buf: Uint8Array, pos: number, end: number, final: boolean): number {
+    let q = pos;
+    while (q < end && (buf[q] === 32 || buf[q] === 9)) q++;
+    if (q === end && !final) return -1;
+    if (q === end || buf[q] === 10 || buf[q] === 13) {
+      if (q < end) {
+        if (buf[q] === 13) this.skipLF = true;
+        q++;
+      }
+      this.line++;
+      return q;
+    }
+    return pos;
+  }
+
   /** Parse records in buf[start, end). Returns the offset of the first byte not consumed. */
   private parse(buf: Uint8Array, start: number, end: number, final: boolean): number {
+    if (!this.inHeader) return this.parseRows(buf, start, end, final);
+    const pos = this.parseHeader(buf, start, end, final);
+    if (this.inHeader) return pos;
+    return this.parseRows(buf, pos, end, final);
+  }
+
+  /** The header record (after blank lines). Returns the offset after it, or where to resume when more input is needed. */
+  private parseHeader(buf: Uint8Array, start: number, end: number, final: boolean): number {
     const delim = this.delim;
     let pos = start;
-    while (pos < end) {
+    for (;;) {
+      if (pos >= end) return pos;
       if (this.skipLF) {
         this.skipLF = false;
         if (buf[pos] === 10) {
@@ -485,116 +672,185 @@ class CsvBuilder {
           continue;
         }
       }
-      const recStart = pos;
-      const recLine = this.line;
-      // blank / whitespace-only line?
-      let q = pos;
-      while (q < end && (buf[q] === 32 || buf[q] === 9)) q++;
-      if (q === end && !final) return recStart;
-      if (q === end || buf[q] === 10 || buf[q] === 13) {
-        if (q < end) {
-          if (buf[q] === 13) this.skipLF = true;
-          q++;
+      const q = this.blankLine(buf, pos, end, final);
+      if (q < 0) return pos;
+      if (q === pos) break;
+      pos = q;
+    }
+    const recStart = pos;
+    const recLine = this.line;
+    const raw: string[] = [];
+    let lines = 0;
+    for (;;) {
+      while (pos < end && (buf[pos] === 32 || buf[pos] === 9)) pos++;
+      const p = this.scanField(buf, pos, end, final, recLine + lines, raw.length);
+      if (p < 0) return recStart;
+      lines += this.fLines;
+      let v = latin1(buf, this.fS, this.fE);
+      if (this.fEsc) v = v.replaceAll('""', '"');
+      raw.push(v);
+      pos = p;
+      const term = p < end ? buf[p] : -1;
+      if (term === delim) {
+        pos++;
+        if (pos >= end) {
+          if (!final) return recStart;
+          raw.push("");
+          break;
         }
-        this.line++;
-        pos = q;
         continue;
       }
+      if (term === 13) {
+        pos++;
+        this.skipLF = true;
+      } else if (term === 10) pos++;
+      break;
+    }
+    this.headerRaw = raw;
+    this.line = recLine + 1 + lines;
+    this.setupHeader(recLine, buf, pos, end);
+    return pos;
+  }
+
+  /** Data records. The common case (unquoted fields, plain decimals) stays in this loop. */
+  private parseRows(buf: Uint8Array, start: number, end: number, final: boolean): number {
+    const delim = this.delim;
+    const nCols = this.nCols;
+    const mode = this.mode;
+    const nums = this.num;
+    const cats = this.cat;
+    let pos = start;
+    // On a record cut by the end of the input, every exit goes through the one `incomplete` block after the
+    // loop (its type feedback is collected at the end of the small first read, see FIRST_READ).
+    let incomplete = false;
+    let recStart = pos;
+    let recLine = this.line;
+    records: while (pos < end) {
+      if (this.skipLF) {
+        this.skipLF = false;
+        if (buf[pos] === 10) {
+          pos++;
+          continue;
+        }
+      }
+      recStart = pos;
+      recLine = this.line;
+      let c = buf[pos];
+      if (c === 32 || c === 9 || c === 10 || c === 13) {
+        const q = this.blankLine(buf, pos, end, final);
+        if (q < 0) {
+          incomplete = true;
+          break;
+        }
+        if (q !== pos) {
+          pos = q;
+          continue;
+        }
+      }
+      const r = this.rows - this.blockStart;
+      // The first WARM_ROWS records take the general path only, so that the JIT has type feedback for it
+      // (and for the fast paths after it) before it optimizes this loop: otherwise the first missing value,
+      // quoted field or new level after optimization deoptimizes it and costs another compile.
+      const fastOk = this.rows >= WARM_ROWS;
       let field = 0;
       let extraLines = 0;
-      let complete = false;
-      if (this.inHeader) this.headerRaw = [];
-      const nCols = this.nCols;
-      const inHeader = this.inHeader;
-      // parse fields
       for (;;) {
-        // leading whitespace
-        while (pos < end && (buf[pos] === 32 || buf[pos] === 9)) pos++;
-        let s: number;
-        let e: number;
-        let quoted = false;
-        let esc = false;
-        let term = -1; // -1 EOF, else byte
-        if (pos < end && buf[pos] === 34) {
-          quoted = true;
-          let p = pos + 1;
-          s = p;
-          for (;;) {
-            while (p < end && buf[p] !== 34) {
-              if (buf[p] === 10) extraLines++;
-              p++;
-            }
-            if (p >= end) {
-              if (!final) return this.incomplete(recStart, recLine);
-              throw new CsvError(
-                this.file,
-                recLine + extraLines,
-                this.colName(field),
-                `unterminated quoted field (opened on line ${recLine}) reaches end of file`,
-              );
-            }
-            if (p + 1 < end && buf[p + 1] === 34) {
-              esc = true;
-              p += 2;
-              continue;
-            }
-            if (p + 1 >= end && !final) return this.incomplete(recStart, recLine);
-            break;
-          }
-          e = p;
-          p++;
-          while (p < end && (buf[p] === 32 || buf[p] === 9)) p++;
-          if (p >= end) {
-            if (!final) return this.incomplete(recStart, recLine);
-            term = -1;
-          } else {
-            const c = buf[p];
-            if (c !== delim && c !== 10 && c !== 13) {
-              throw new CsvError(
-                this.file,
-                recLine + extraLines,
-                this.colName(field),
-                `unexpected character '${String.fromCharCode(c)}' after closing quote (quotes inside a quoted field must be doubled: "")`,
-              );
-            }
-            term = c;
-          }
-          pos = p;
-        } else {
-          s = pos;
+        while (pos < end && ((c = buf[pos]) === 32 || c === 9)) pos++;
+        let term = -1; // -1 EOF, else the terminating byte
+        let done = false;
+        const ns = fastOk && field < nCols ? nums[field] : null;
+        if (ns !== null) {
+          // Fast path for numeric columns: an unquoted plain decimal (optional '-', at most 15 digits, no
+          // exponent) directly followed by the delimiter or a line end is parsed while it is scanned.
+          // m < 10^15 and 10^fd are exact doubles, so m / 10^fd is one correctly rounded operation: the same
+          // double as Number(text) (Clinger's fast path). Anything else goes through scanField + parseNumber.
           let p = pos;
-          while (p < end) {
-            const c = buf[p];
-            if (c === delim || c === 10 || c === 13) break;
+          let neg = false;
+          if (p < end && buf[p] === 45) {
+            neg = true;
             p++;
           }
-          if (p >= end) {
-            if (!final) return this.incomplete(recStart, recLine);
-            term = -1;
-          } else term = buf[p];
-          pos = p;
-          e = p;
-          while (e > s && (buf[e - 1] === 32 || buf[e - 1] === 9)) e--;
+          let m = 0;
+          let nd = 0;
+          let fd = 0;
+          while (p < end) {
+            c = buf[p] - 48;
+            if (c < 0 || c > 9) break;
+            m = m * 10 + c;
+            nd++;
+            p++;
+          }
+          if (p < end && buf[p] === 46) {
+            p++;
+            while (p < end) {
+              c = buf[p] - 48;
+              if (c < 0 || c > 9) break;
+              m = m * 10 + c;
+              nd++;
+              fd++;
+              p++;
+            }
+          }
+          if (p < end && nd > 0 && nd <= 15) {
+            c = buf[p];
+            if (c === delim || c === 10 || c === 13) {
+              const v = fd === 0 ? m : m / POW10[fd];
+              ns.cur[r] = neg ? -v : v;
+              term = c;
+              pos = p;
+              done = true;
+            }
+          }
+        } else if (fastOk && field < nCols && c !== 34 && pos < end) {
+          const cs = cats[field];
+          if (cs !== null) {
+            // Fast path for categorical columns: an unquoted token without trailing blanks, hashed while it
+            // is scanned and found among the known levels (the general path below handles the rest).
+            let p = pos;
+            let h = 0x811c9dc5;
+            while (p < end) {
+              c = buf[p];
+              if (c === delim || c === 10 || c === 13) break;
+              h = Math.imul(h ^ c, 0x01000193);
+              p++;
+            }
+            if (p < end && p > pos && buf[p - 1] !== 32 && buf[p - 1] !== 9) {
+              const code = (buf[pos] | 32) === 110 && isNaToken(buf, pos, p) ? -1 : cs.known(buf, pos, p, h);
+              if (code !== -2) {
+                cs.cur[r] = code;
+                term = buf[p];
+                pos = p;
+                done = true;
+              }
+            }
+          }
         }
-        // dispatch
-        if (inHeader) {
-          let v = latin1(buf, s, e);
-          if (esc) v = v.replaceAll('""', '"');
-          this.headerRaw.push(v);
-        } else if (field < nCols) {
-          const m = this.mode[field];
-          if (m !== SKIP) this.value(field, m, buf, s, e, quoted, esc);
+        if (!done) {
+          const p = this.scanField(buf, pos, end, final, recLine + extraLines, field);
+          if (p < 0) {
+            incomplete = true;
+            break records;
+          }
+          extraLines += this.fLines;
+          if (field < nCols) {
+            const md = mode[field];
+            if (md !== SKIP) this.value(field, md, buf, this.fS, this.fE, this.fQuoted, this.fEsc);
+          }
+          pos = p;
+          term = p < end ? buf[p] : -1;
         }
         field++;
         if (term === delim) {
           pos++;
           if (pos >= end) {
-            if (!final) return this.incomplete(recStart, recLine);
+            if (!final) {
+              incomplete = true;
+              break records;
+            }
             // trailing delimiter at EOF: one more empty field
-            if (!inHeader && field < nCols && this.mode[field] !== SKIP)
-              this.value(field, this.mode[field], buf, pos, pos, false, false);
+            if (field < nCols && mode[field] !== SKIP)
+              this.value(field, mode[field], buf, pos, pos, false, false);
             field++;
-            complete = true;
             break;
           }
           continue;
@@ -604,60 +860,61 @@ class CsvBuilder {
           pos++;
           this.skipLF = true;
         } else if (term === 10) pos++;
-        complete = true;
         break;
       }
-      if (!complete) return recStart;
       this.line = recLine + 1 + extraLines;
-      if (inHeader) {
-        this.setupHeader(recLine, buf, pos, end);
-        continue;
-      }
       if (field !== nCols) {
-        this.pending.length = 0;
-        const msg =
-          field < nCols
-            ? `expected ${nCols} fields, got ${field} (missing column '${this.names[field]}' and after)`
-            : `expected ${nCols} fields, got ${field} (extra field #${nCols + 1} after last column '${this.names[nCols - 1]}')`;
-        if (this.onBadRow === "error")
-          throw new CsvError(this.file, recLine, field < nCols ? this.names[field] : undefined, msg);
-        this.badRowCount++;
-        if (this.badRows.length < 1000) this.badRows.push({ line: recLine, fields: field, expected: nCols });
+        this.badRow(recLine, field);
         continue;
       }
       // commit row
       const row = this.rows;
-      if (this.pending.length > 0) {
-        for (const p of this.pending) {
-          if (this.invalid.length < MAX_INVALID)
-            this.invalid.push({ row, line: recLine, col: p.col, raw: p.raw });
-        }
-        this.pending.length = 0;
-      }
-      const delta = recLine - row;
-      if (delta !== this.curDelta) {
+      if (this.pending.length > 0) this.commitPending(row, recLine);
+      if (recLine - row !== this.curDelta) {
+        this.curDelta = recLine - row;
         this.lineRows.push(row);
-        this.lineDelta.push(delta);
-        this.curDelta = delta;
+        this.lineDelta.push(this.curDelta);
       }
       this.rows = row + 1;
-      if (this.rows === this.blockEnd) {
-        const size = Math.min(MAX_BLOCK, this.rows);
-        this.blockStart = this.rows;
-        this.blockEnd = this.rows + size;
-        for (let j = 0; j < nCols; j++) {
-          this.num[j]?.grow(size);
-          this.cat[j]?.grow(size);
-        }
-      }
+      if (this.rows === this.blockEnd) this.nextBlock();
+    }
+    if (incomplete) {
+      this.pending.length = 0;
+      this.line = recLine;
+      return recStart;
     }
     return pos;
   }
 
-  private incomplete(recStart: number, recLine: number): number {
+  private badRow(recLine: number, field: number): void {
+    const nCols = this.nCols;
     this.pending.length = 0;
-    this.line = recLine;
-    return recStart;
+    const msg =
+      field < nCols
+        ? `expected ${nCols} fields, got ${field} (missing column '${this.names[field]}' and after)`
+        : `expected ${nCols} fields, got ${field} (extra field #${nCols + 1} after last column '${this.names[nCols - 1]}')`;
+    if (this.onBadRow === "error")
+      throw new CsvError(this.file, recLine, field < nCols ? this.names[field] : undefined, msg);
+    this.badRowCount++;
+    if (this.badRows.length < 1000) this.badRows.push({ line: recLine, fields: field, expected: nCols });
+  }
+
+  private commitPending(row: number, recLine: number): void {
+    for (const p of this.pending) {
+      if (this.invalid.length < MAX_INVALID)
+        this.invalid.push({ row, line: recLine, col: p.col, raw: p.raw });
+    }
+    this.pending.length = 0;
+  }
+
+  private nextBlock(): void {
+    const size = Math.min(MAX_BLOCK, this.rows);
+    this.blockStart = this.rows;
+    this.blockEnd = this.rows + size;
+    for (let j = 0; j < this.nCols; j++) {
+      this.num[j]?.grow(size);
+      this.cat[j]?.grow(size);
+    }
   }
 
   private value(
@@ -670,6 +927,8 @@ class CsvBuilder {
     esc: boolean,
   ): void {
     const r = this.rows - this.blockStart;
+    const s0 = s;
+    const e0 = e;
     if (m === CAT) {
       const store = this.cat[j]!;
       if (quoted) {
@@ -711,6 +970,13 @@ class CsvBuilder {
       let raw = latin1(buf, s, e);
       if (esc) raw = raw.replaceAll('""', '"');
       this.pending.push({ col: j, raw });
+    } else if (store.allMissing(this.rows)) {
+      // INFER, and every earlier row of this column was a missing token (typically: the first data row
+      // already holds text): switch to categorical in place, earlier rows missing; no second pass.
+      this.mode[j] = CAT;
+      this.num[j] = null;
+      this.cat[j] = CatStore.like(store);
+      this.value(j, CAT, buf, s0, e0, quoted, esc);
     } else {
       // INFER: not numeric -> drop the numeric buffer and re-read this column as categorical later
       this.mode[j] = SKIP;
@@ -723,10 +989,16 @@ class CsvBuilder {
     this.inHeader = false;
     if (this.sizeHint > 0) {
       // size the first column block from the file size and the average record length of this chunk
+      // (native memchr over at most the first 4096 lines, not a byte loop over the whole chunk)
+      const bytes = Buffer.from(buf.buffer, buf.byteOffset, end);
       let nl = 0;
-      for (let i = pos; i < end; i++) if (buf[i] === 10) nl++;
+      let last = pos;
+      for (let i = bytes.indexOf(10, pos); i >= 0 && nl < 4096; i = bytes.indexOf(10, i + 1)) {
+        nl++;
+        last = i + 1;
+      }
       if (nl >= 16) {
-        const est = Math.ceil((this.sizeHint / ((end - pos) / nl)) * 1.02) + 64;
+        const est = Math.ceil((this.sizeHint / ((last - pos) / nl)) * 1.02) + 64;
         if (est > this.firstBlock && est < 2 ** 31) {
           this.firstBlock = est;
           this.blockEnd = est;
@@ -881,14 +1153,15 @@ export function gzipFileSource(path: string, chunkSize = 1 << 20): ByteSource {
   };
 }
 
-async function isGzip(path: string): Promise<boolean> {
-  const fd = await open(path, "r");
+/** Gzip magic bytes? (synchronous 2-byte read: no thread-pool round trips) */
+function isGzip(path: string): boolean {
+  const fd = openSync(path, "r");
   try {
     const head = Buffer.alloc(2);
-    const { bytesRead } = await fd.read(head, 0, 2, 0);
+    const bytesRead = readSync(fd, head, 0, 2, 0);
     return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
   } finally {
-    await fd.close();
+    closeSync(fd);
   }
 }
 
@@ -899,18 +1172,27 @@ export async function readCsv(path: string, opts: CsvReadOptions = {}): Promise<
   } catch {
     throw new Error(`${opts.label ?? path}: file not found`);
   }
-  const input: CsvInput = (await isGzip(path)) ? gzipFileSource(path, opts.chunkSize) : { path };
+  const input: CsvInput = isGzip(path) ? gzipFileSource(path, opts.chunkSize) : { path };
   return readCsvSource(input, { ...opts, label: opts.label ?? path });
 }
 
-async function feed(b: CsvBuilder, input: CsvInput, chunkSize: number): Promise<void> {
+/** Feed a builder from `input`; `chunkSize` undefined = the defaults (64 KiB sync path, 1 MiB streaming). */
+async function feed(
+  b: CsvBuilder,
+  input: CsvInput,
+  chunkSize: number | undefined,
+  syncMax: number,
+): Promise<void> {
   if (typeof input === "function") {
     for await (const chunk of input()) b.push(chunk);
     b.end();
     return;
   }
-  b.sizeHint = statSync(input.path).size;
-  await b.feedFile(input.path, chunkSize);
+  const st = statSync(input.path);
+  const size = st.size;
+  b.sizeHint = size;
+  if (st.isFile() && size <= syncMax) b.feedFileSync(input.path, chunkSize ?? SYNC_CHUNK);
+  else await b.feedFile(input.path, chunkSize ?? 1 << 20);
 }
 
 /** Read CSV from a re-openable byte source. */
@@ -919,16 +1201,19 @@ export async function readCsvSource(
   opts: CsvReadOptions & { label: string },
 ): Promise<CsvResult> {
   const t0 = performance.now();
-  const chunkSize = opts.chunkSize ?? 1 << 20;
+  const chunkSize = opts.chunkSize;
+  if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && chunkSize >= 1))
+    throw new Error(`${opts.label}: chunkSize must be a positive integer, got ${chunkSize}`);
+  const syncMax = opts.syncReadMaxBytes ?? SYNC_READ_MAX;
   const b = new CsvBuilder(opts.label, opts);
-  await feed(b, source, chunkSize);
+  await feed(b, source, chunkSize, syncMax);
   let b2: CsvBuilder | null = null;
   if (b.converted.length > 0) {
     // second pass: re-read the columns that turned out not to be numeric, as categorical
     const types: Record<string, ColumnKind> = {};
     for (const j of b.converted) types[b.names[j]] = "categorical";
     b2 = new CsvBuilder(opts.label, { ...opts, columns: Object.keys(types), types, onBadRow: "skip" });
-    await feed(b2, source, chunkSize);
+    await feed(b2, source, chunkSize, syncMax);
     if (b2.rows !== b.rows)
       throw new Error(`${opts.label}: second pass read ${b2.rows} rows, first pass ${b.rows}`);
   }

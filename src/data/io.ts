@@ -4,8 +4,7 @@
  * A tar(.gz) archive must contain exactly one .csv / .csv.gz / .parquet member (other files such as
  * README.txt, directories and macOS "._*" / __MACOSX entries are ignored).
  */
-import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { createGunzip, gunzipSync } from "node:zlib";
 import type { ByteSource, ColumnKind, CsvStats, InvalidToken } from "./csv.ts";
@@ -40,10 +39,11 @@ export interface TableResult {
 
 export const VALID_TABLE_EXTENSIONS = [".csv", ".parquet"] as const;
 
-async function head(path: string, n: number): Promise<Buffer> {
-  let fh: Awaited<ReturnType<typeof open>>;
+/** The first n bytes (synchronous: a few microseconds, no thread-pool round trips for a 4 KiB read). */
+function head(path: string, n: number): Buffer {
+  let fd: number;
   try {
-    fh = await open(path, "r");
+    fd = openSync(path, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(
@@ -52,10 +52,10 @@ async function head(path: string, n: number): Promise<Buffer> {
   }
   try {
     const b = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(b, 0, n, 0);
+    const bytesRead = readSync(fd, b, 0, n, 0);
     return b.subarray(0, bytesRead);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -65,7 +65,7 @@ function isTarHeader(b: Uint8Array): boolean {
 
 /** Detect the container format from the first bytes. */
 export async function detectFormat(path: string): Promise<TableFormat> {
-  const b = await head(path, 4096);
+  const b = head(path, 4096);
   if (b.length >= 4 && b.toString("latin1", 0, 4) === "PAR1") return "parquet";
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) {
     // peek into the gzip stream: tar or plain text?
