@@ -253,7 +253,11 @@ export class KNNImputer implements Transformer {
     const byDistance = this.params.weights === "distance";
     const out = Float64Array.from(X.data);
     const dist = new Float64Array(nf);
-    const cand: number[] = [];
+    // the k nearest donors, kept sorted by (distance, row) while streaming over the fitted rows: the same
+    // donors as sorting every candidate (ties: lower row index first), without per-candidate allocations
+    const bestRow = new Int32Array(k);
+    const bestKey = new Float64Array(k);
+    const donors: number[] = [];
     for (let i = 0; i < X.rows; i++) {
       let anyMissing = false;
       for (let j = 0; j < m; j++) if (Number.isNaN(X.data[i * m + j])) anyMissing = true;
@@ -261,19 +265,30 @@ export class KNNImputer implements Transformer {
       for (let r = 0; r < nf; r++) dist[r] = nanEuclidean(X.data, i * m, F, r * m, m);
       for (let c = 0; c < m; c++) {
         if (!Number.isNaN(X.data[i * m + c])) continue;
-        cand.length = 0;
         let anyFinite = false;
+        let cnt = 0;
         for (let r = 0; r < nf; r++) {
           if (Number.isNaN(F[r * m + c])) continue;
-          cand.push(r);
-          if (!Number.isNaN(dist[r])) anyFinite = true;
+          const d = dist[r];
+          let kr = d;
+          if (Number.isNaN(d)) kr = Number.POSITIVE_INFINITY;
+          else anyFinite = true;
+          if (cnt === k && !(kr < bestKey[k - 1])) continue;
+          let pos = cnt < k ? cnt++ : k - 1;
+          while (pos > 0 && bestKey[pos - 1] > kr) {
+            bestKey[pos] = bestKey[pos - 1];
+            bestRow[pos] = bestRow[pos - 1];
+            pos--;
+          }
+          bestKey[pos] = kr;
+          bestRow[pos] = r;
         }
         if (!anyFinite) {
           out[i * m + c] = this.colMeans_[c];
           continue;
         }
-        const key = (r: number) => (Number.isNaN(dist[r]) ? Number.POSITIVE_INFINITY : dist[r]);
-        const donors = selectSmallest(cand, Math.min(k, cand.length), key);
+        donors.length = cnt;
+        for (let q = 0; q < cnt; q++) donors[q] = bestRow[q];
         out[i * m + c] = imputeValue(donors, dist, F, m, c, byDistance);
       }
     }
