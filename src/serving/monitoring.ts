@@ -43,6 +43,11 @@ export interface ServingMonitoringOptions {
   sinks?: readonly AlertSink[];
   /** Run a monitoring pass (gauges + alert dispatch) every N ms; 0/undefined = only on request. */
   intervalMs?: number;
+  /**
+   * Reuse a computed summary / drift answer for the same (window, version) this long (default 10 s): the
+   * statistics run on the serving thread, and dashboards poll.
+   */
+  cacheMs?: number;
   closeLog?: boolean;
 }
 
@@ -107,6 +112,19 @@ export function registerMonitoring(
   const windowMs = opts.windowMs ?? 86_400_000;
   const minRows = opts.minRows ?? 100;
   const profiles = new Map<string, Promise<ReferenceProfile | null>>();
+  const cacheMs = opts.cacheMs ?? 10_000;
+  const answers = new Map<string, { at: number; value: Promise<unknown> }>();
+  /** Memoise an expensive answer for cacheMs (a failed computation is not kept). */
+  const cached = <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+    const now = ctx.clock();
+    const hit = answers.get(key);
+    if (hit && now - hit.at < cacheMs) return hit.value as Promise<T>;
+    const value = compute();
+    answers.set(key, { at: now, value });
+    value.catch(() => answers.delete(key));
+    if (answers.size > 64) answers.delete(answers.keys().next().value as string);
+    return value;
+  };
 
   const served = () => {
     const cur = ctx.manager.current;
@@ -235,16 +253,19 @@ export function registerMonitoring(
       const winMs = windowOf(q);
       const model = served();
       const version = q.model_version ?? model.version;
-      const reference = await referenceFor(model.name, version);
-      await log.flush();
-      const until = ctx.clock() + 1;
-      const w = log.window(until - winMs, until, { modelVersion: version });
-      let report: DriftReport | null = null;
-      let skipped: string | undefined;
-      if (w.n >= minRows) {
-        report = computeDrift(reference, w.inputs, { ...(opts.drift ?? {}), predictions: w.predictions });
-        metrics.updateDrift(report);
-      } else skipped = `only ${w.n} logged predictions in the window (< ${minRows})`;
+      const { w, report, skipped } = await cached(`drift|${model.name}|${version}|${winMs}`, async () => {
+        const reference = await referenceFor(model.name, version);
+        await log.flush();
+        const until = ctx.clock() + 1;
+        const w = log.window(until - winMs, until, { modelVersion: version });
+        let report: DriftReport | null = null;
+        let skipped: string | undefined;
+        if (w.n >= minRows) {
+          report = computeDrift(reference, w.inputs, { ...(opts.drift ?? {}), predictions: w.predictions });
+          metrics.updateDrift(report);
+        } else skipped = `only ${w.n} logged predictions in the window (< ${minRows})`;
+        return { w: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n }, report, skipped };
+      });
       if (q.format === "html") {
         if (!report) throw new ApiError(409, `no drift report: ${skipped}`);
         reply.type("text/html; charset=utf-8");
@@ -276,8 +297,9 @@ export function registerMonitoring(
       const winMs = windowOf(q);
       const model = served();
       const version = q.model_version ?? model.version;
-      const reference = await referenceFor(model.name, version);
-      const r = await runMonitorPass(passOptions(reference, version, winMs));
+      const r = await cached(`summary|${model.name}|${version}|${winMs}`, async () =>
+        runMonitorPass(passOptions(await referenceFor(model.name, version), version, winMs)),
+      );
       return {
         model_name: model.name,
         model_version: version,
