@@ -38,6 +38,25 @@ export interface BinnedData {
 
 const FEATURE_THRESHOLD = 1e-7;
 
+/**
+ * Recently binned matrices (by value, bit for bit): a grid fits many models on the same fold matrix, each fit
+ * binning it again. Binning is a pure function of (values, maxBins), so a hit returns the same codes / bins (shared,
+ * read-only) in a new BinnedDataset whose source is the caller's matrix.
+ */
+const BIN_CACHE_ENTRIES = 5;
+const binCache: { bits: Uint32Array; rows: number; cols: number; maxBins: number; data: BinnedData }[] = [];
+
+/** Forget the cached binnings (benchmarks timing cold fits; tests). */
+export function clearBinningCache(): void {
+  binCache.length = 0;
+}
+
+function sameBits(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function resolveMaxBins(maxBins: number | undefined): number {
   const mb = maxBins === undefined ? 255 : maxBins === Number.POSITIVE_INFINITY ? 65535 : maxBins;
   if (!Number.isInteger(mb) || mb < 2 || mb > 65535) {
@@ -82,6 +101,18 @@ export class BinnedDataset implements BinnedData {
     const p = X.cols;
     if (n === 0) throw new MLInputError("cannot bin an empty matrix (0 rows)");
     if (p === 0) throw new MLInputError("cannot bin a matrix with 0 columns");
+    const bits = new Uint32Array(X.data.buffer, X.data.byteOffset, 2 * n * p);
+    for (let i = 0; i < binCache.length; i++) {
+      const c = binCache[i];
+      if (c.rows === n && c.cols === p && c.maxBins === maxBins && sameBits(c.bits, bits)) {
+        binCache.splice(i, 1);
+        binCache.unshift(c);
+        const d: BinnedData = { ...c.data };
+        if (X.featureNames) d.featureNames = X.featureNames;
+        else delete d.featureNames;
+        return new BinnedDataset(d, X);
+      }
+    }
     const wide = maxBins > 255;
     const buf = new SharedArrayBuffer(n * p * (wide ? 2 : 1));
     const codes = wide ? new Uint16Array(buf) : new Uint8Array(buf);
@@ -171,21 +202,10 @@ export class BinnedDataset implements BinnedData {
       binLo.set(los[f], binOffset[f]);
       binHi.set(his[f], binOffset[f]);
     }
-    return new BinnedDataset(
-      {
-        rows: n,
-        cols: p,
-        maxBins,
-        codes,
-        nBins,
-        binOffset,
-        binLo,
-        binHi,
-        exact,
-        featureNames: X.featureNames,
-      },
-      X,
-    );
+    const built: BinnedData = { rows: n, cols: p, maxBins, codes, nBins, binOffset, binLo, binHi, exact };
+    binCache.unshift({ bits: bits.slice(), rows: n, cols: p, maxBins, data: built });
+    if (binCache.length > BIN_CACHE_ENTRIES) binCache.pop();
+    return new BinnedDataset({ ...built, featureNames: X.featureNames }, X);
   }
 
   /** Plain data (for postMessage to workers: `codes` is shared, the small arrays are copied). */

@@ -16,7 +16,8 @@ import {
   unpackTreesState,
 } from "./common.ts";
 import type { GrowParams, TreeArrays } from "./core.ts";
-import { addImportances, normalise, PackedTrees, pruneTree, TreeGrower, treeShape } from "./core.ts";
+import { addImportances, normalise, pruneTree, TreeGrower, treeShape } from "./core.ts";
+import { TreeEnsemblePredictor } from "./predict.ts";
 
 /** Resolve the model params into the core's GrowParams for n rows, p features and total weight wTotal. */
 export function growParamsFrom(
@@ -58,7 +59,7 @@ export class DecisionTreeRegressor implements Regressor {
   readonly kind = "DecisionTreeRegressor";
   private readonly params: Params;
   private tree_: TreeArrays | null = null;
-  private packed: PackedTrees | null = null;
+  private packed: TreeEnsemblePredictor | null = null;
   private nFeatures = 0;
   private featureNames: readonly string[] | undefined;
 
@@ -90,7 +91,7 @@ export class DecisionTreeRegressor implements Regressor {
 
   private setTree(t: TreeArrays, p: number, names: readonly string[] | undefined): void {
     this.tree_ = t;
-    this.packed = new PackedTrees([t]);
+    this.packed = new TreeEnsemblePredictor([t], p);
     this.nFeatures = p;
     this.featureNames = names;
   }
@@ -103,9 +104,7 @@ export class DecisionTreeRegressor implements Regressor {
   predict(X: Matrix): Float64Array {
     const packed = this.packed ?? notFitted(this.kind);
     checkPredict(this.kind, X, this.nFeatures, this.featureNames);
-    const out = new Float64Array(X.rows);
-    packed.accumulate(new Float32Array(X.data), X.rows, X.cols, out);
-    return out;
+    return packed.predictSums(X.data, X.rows, 1);
   }
 
   featureImportances(): Float64Array {

@@ -14,16 +14,23 @@ import {
   unpackTreesState,
 } from "./common.ts";
 import type { TreeArrays } from "./core.ts";
-import { addImportances, normalise, PackedTrees, pruneTree } from "./core.ts";
+import { addImportances, normalise, pruneTree } from "./core.ts";
 import { growParamsFrom, truncatedParams } from "./decision_tree.ts";
 import type { ForestJob } from "./forest_build.ts";
 import { buildForestParallel, resolveJobs } from "./pool.ts";
+import { TreeEnsemblePredictor } from "./predict.ts";
 
 export class RandomForestRegressor implements Regressor {
   readonly kind = "RandomForestRegressor";
   private readonly params: Params;
   private trees: TreeArrays[] | null = null;
-  private packed: PackedTrees | null = null;
+  /** Derived (truncated) forests build their trees only when asked for them (see `truncate`). */
+  private lazyTrees: (() => TreeArrays[]) | null = null;
+  private packed: TreeEnsemblePredictor | null = null;
+  /** Trees [0, nUse) of `packed` make up this forest (a truncated forest shares its parent's predictor). */
+  private nUse = 0;
+  /** The last pruned predictor built by `truncate` (variants of one grid group share it). */
+  private pruneCache: { key: string; pred: TreeEnsemblePredictor } | null = null;
   private nFeatures = 0;
   private featureNames: readonly string[] | undefined;
 
@@ -87,27 +94,36 @@ export class RandomForestRegressor implements Regressor {
 
   private setTrees(trees: TreeArrays[], p: number, names: readonly string[] | undefined): void {
     this.trees = trees;
+    this.lazyTrees = null;
     this.packed = null;
+    this.nUse = trees.length;
+    this.pruneCache = null;
     this.nFeatures = p;
     this.featureNames = names;
   }
 
   /** The fitted trees (pre-order arrays). */
   get estimators(): readonly TreeArrays[] {
+    if (!this.trees && this.lazyTrees) {
+      this.trees = this.lazyTrees();
+      this.lazyTrees = null;
+    }
     return this.trees ?? notFitted(this.kind);
   }
 
-  private predictor(): PackedTrees {
-    if (!this.packed) this.packed = new PackedTrees(this.estimators);
+  private predictor(): TreeEnsemblePredictor {
+    if (!this.packed) {
+      this.packed = new TreeEnsemblePredictor(this.estimators, this.nFeatures);
+      this.nUse = this.packed.nTrees;
+    }
     return this.packed;
   }
 
   predict(X: Matrix): Float64Array {
     const packed = this.predictor();
     checkPredict(this.kind, X, this.nFeatures, this.featureNames);
-    const out = new Float64Array(X.rows);
-    packed.accumulate(new Float32Array(X.data), X.rows, X.cols, out);
-    const nt = packed.roots.length;
+    const nt = this.nUse;
+    const out = packed.predictSums(X.data, X.rows, nt);
     for (let i = 0; i < out.length; i++) out[i] /= nt;
     return out;
   }
@@ -144,8 +160,26 @@ export class RandomForestRegressor implements Regressor {
       : { ...this.params };
     params.n_estimators = n;
     const m = new RandomForestRegressor(params);
-    const sel = trees.slice(0, n).map((t) => (prune ? pruneTree(t, o) : t));
-    m.setTrees(sel, this.nFeatures, this.featureNames);
+    // the derived forest predicts through a shared predictor (this one, or one pruned with the limits, built once
+    // per limits for all trees), trees [0, n); its TreeArrays are only built if someone asks for them
+    let pred: TreeEnsemblePredictor;
+    if (!prune) pred = this.predictor();
+    else {
+      const limits = { maxDepth: o.maxDepth, minSamplesSplit: o.minSamplesSplit };
+      const key = `${limits.maxDepth ?? "none"}|${limits.minSamplesSplit ?? 0}`;
+      if (this.pruneCache?.key !== key) {
+        this.pruneCache = null;
+        this.pruneCache = { key, pred: new TreeEnsemblePredictor(trees, this.nFeatures, 1, limits) };
+      }
+      pred = this.pruneCache.pred;
+    }
+    pred.memo = true;
+    m.trees = null;
+    m.lazyTrees = () => trees.slice(0, n).map((t) => (prune ? pruneTree(t, o) : t));
+    m.packed = pred;
+    m.nUse = n;
+    m.nFeatures = this.nFeatures;
+    m.featureNames = this.featureNames;
     return m;
   }
 

@@ -21,6 +21,7 @@ import {
 } from "./common.ts";
 import type { TreeArrays } from "./core.ts";
 import { addImportances, normalise, PackedTrees, TreeGrower } from "./core.ts";
+import { TreeEnsemblePredictor } from "./predict.ts";
 import { growParamsFrom } from "./decision_tree.ts";
 
 /** sklearn's _weighted_percentile: the first sorted value whose cumulative weight reaches pct% of the total. */
@@ -54,7 +55,7 @@ export class GradientBoostingRegressor implements Regressor {
   readonly kind = "GradientBoostingRegressor";
   private readonly params: Params;
   private trees: TreeArrays[] | null = null;
-  private packed: PackedTrees | null = null;
+  private packed: TreeEnsemblePredictor | null = null;
   private init = 0;
   private nFeatures = 0;
   private featureNames: readonly string[] | undefined;
@@ -258,17 +259,21 @@ export class GradientBoostingRegressor implements Regressor {
     return this;
   }
 
-  private predictor(): PackedTrees {
-    if (!this.packed) this.packed = new PackedTrees(this.estimators, this.params.learning_rate as number);
+  private predictor(): TreeEnsemblePredictor {
+    if (!this.packed) {
+      this.packed = new TreeEnsemblePredictor(
+        this.estimators,
+        this.nFeatures,
+        this.params.learning_rate as number,
+      );
+    }
     return this.packed;
   }
 
   predict(X: Matrix): Float64Array {
     const packed = this.predictor();
     checkPredict(this.kind, X, this.nFeatures, this.featureNames);
-    const out = new Float64Array(X.rows).fill(this.init);
-    packed.accumulate(new Float32Array(X.data), X.rows, X.cols, out);
-    return out;
+    return packed.predictSums(X.data, X.rows, this.estimators.length, this.init);
   }
 
   /** Predictions after each stage (sklearn's staged_predict); each yielded array is a fresh copy. */
@@ -276,9 +281,8 @@ export class GradientBoostingRegressor implements Regressor {
     const packed = this.predictor();
     checkPredict(this.kind, X, this.nFeatures, this.featureNames);
     const out = new Float64Array(X.rows).fill(this.init);
-    const x32 = new Float32Array(X.data);
-    for (let t = 0; t < packed.roots.length; t++) {
-      packed.accumulate(x32, X.rows, X.cols, out, t, t + 1);
+    for (let t = 0; t < this.estimators.length; t++) {
+      packed.accumulate(X.data, X.rows, out, t, t + 1);
       yield out.slice();
     }
   }
@@ -302,6 +306,10 @@ export class GradientBoostingRegressor implements Regressor {
     }
     const m = new GradientBoostingRegressor({ ...this.params, n_estimators: n });
     m.trees = trees.slice(0, n);
+    // share the predictor (trees [0, n) of it) and memoise prefix sums: n = 50, 100, 150, ... on one input
+    const pred = this.predictor();
+    pred.memo = true;
+    m.packed = pred;
     m.init = this.init;
     m.nFeatures = this.nFeatures;
     m.featureNames = this.featureNames;

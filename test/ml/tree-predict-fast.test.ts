@@ -1,0 +1,424 @@
+/**
+ * The fast ensemble predictor (integer keys, lockstep walks, blocks, memoised prefixes) against a straightforward
+ * reference traversal written here, on random trees and random inputs with NaN / ±0 / ±Infinity / values equal to
+ * thresholds, and the models that use it (forest / boosting / truncation) against fresh, directly built models.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Rng } from "../../src/data/prng.ts";
+import type { TreeArrays } from "../../src/ml/tree/core.ts";
+import { allocTree, pruneTree } from "../../src/ml/tree/core.ts";
+import {
+  BinnedDataset,
+  GradientBoostingRegressor,
+  RandomForestRegressor,
+  shutdownTreeWorkers,
+} from "../../src/ml/tree/index.ts";
+import { f32Key, thresholdKey, TreeEnsemblePredictor } from "../../src/ml/tree/predict.ts";
+import { matrix } from "../../src/ml/types.ts";
+
+/** Reference: float32(x) <= threshold goes left, > goes right, NaN follows missingLeft; limits as in pruneTree. */
+function refLeaf(t: TreeArrays, x: Float64Array, off: number, maxDepth: number, mss: number): number {
+  let n = 0;
+  let d = 0;
+  while (t.feature[n] >= 0 && d < maxDepth && t.nSamples[n] >= mss) {
+    const v = Math.fround(x[off + t.feature[n]]);
+    const th = t.threshold[n];
+    let left: boolean;
+    if (Number.isNaN(v)) left = t.missingLeft[n] === 1;
+    else left = v <= th;
+    n = left ? t.left[n] : t.right[n];
+    d++;
+  }
+  return t.value[n];
+}
+
+function refSums(
+  trees: TreeArrays[],
+  x: Float64Array,
+  rows: number,
+  p: number,
+  opts: { from: number; to: number; scale: number; init: number; maxDepth: number; mss: number },
+): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let acc = opts.init;
+    for (let ti = opts.from; ti < opts.to; ti++) {
+      const v = refLeaf(trees[ti], x, r * p, opts.maxDepth, opts.mss);
+      acc += opts.scale === 1 ? v : opts.scale * v;
+    }
+    out[r] = acc;
+  }
+  return out;
+}
+
+/** Values that stress the comparisons: float32 and non-float32 doubles, ±0, ±Infinity, tiny and huge values. */
+function pickValue(rng: Rng, pool: number[]): number {
+  const u = rng.next();
+  if (u < 0.35 && pool.length > 0) return pool[rng.int(pool.length)];
+  if (u < 0.45)
+    return [0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-45, -1e-45, 3.4e38][rng.int(7)];
+  if (u < 0.7) return Math.fround(rng.normal() * 10);
+  return rng.normal() * 10;
+}
+
+/** A random pre-order tree over p features (thresholds partly from `pool`, so data hits them exactly). */
+function randomTree(rng: Rng, p: number, maxNodes: number, pool: number[]): TreeArrays {
+  const feat: number[] = [];
+  const thr: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const miss: number[] = [];
+  const val: number[] = [];
+  const ns: number[] = [];
+  const build = (depth: number, n: number): number => {
+    const id = feat.length;
+    feat.push(-1);
+    thr.push(-2);
+    left.push(-1);
+    right.push(-1);
+    miss.push(0);
+    val.push(rng.normal() * 100);
+    ns.push(n);
+    if (feat.length + 2 > maxNodes || depth > 12 || n < 2 || rng.next() < 0.2) return id;
+    let t = pickValue(rng, pool);
+    if (Number.isNaN(t) || t === Number.NEGATIVE_INFINITY) t = 0;
+    if (rng.next() < 0.3) pool.push(t);
+    feat[id] = rng.int(p);
+    thr[id] = t;
+    miss[id] = rng.int(2);
+    const nl = 1 + rng.int(n - 1);
+    left[id] = build(depth + 1, nl);
+    right[id] = build(depth + 1, n - nl);
+    return id;
+  };
+  build(0, 2 + rng.int(500));
+  const t = allocTree(feat.length);
+  t.feature.set(feat);
+  t.threshold.set(thr);
+  t.left.set(left);
+  t.right.set(right);
+  t.missingLeft.set(miss);
+  t.value.set(val);
+  t.nSamples.set(ns);
+  return t;
+}
+
+function randomX(rng: Rng, rows: number, p: number, pool: number[], nanRate: number): Float64Array {
+  const x = new Float64Array(rows * p);
+  for (let i = 0; i < x.length; i++) x[i] = rng.next() < nanRate ? Number.NaN : pickValue(rng, pool);
+  return x;
+}
+
+function sameBits(a: Float64Array, b: Float64Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: row ${i}: ${a[i]} !== ${b[i]}`);
+  }
+}
+
+describe("integer keys", () => {
+  it("x <= t  ⟺  f32Key(x) <= thresholdKey(t) for float32 x and double t", () => {
+    const specials = fc.constantFrom(
+      0,
+      -0,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1e-45,
+      -1e-45,
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.float({ noNaN: true }), specials),
+        fc.oneof(fc.double({ noNaN: true }), fc.float({ noNaN: true }), specials),
+        (x, t) => {
+          const xf = Math.fround(x);
+          assert.equal(f32Key(xf) <= thresholdKey(t), xf <= t, `x=${xf} t=${t}`);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("keys are monotone over neighbouring float32 values", () => {
+    const a = new Float32Array([-3.4e38, -1, -1e-45, -0, 0, 1e-45, 1, 3.4e38, Number.POSITIVE_INFINITY]);
+    for (let i = 1; i < a.length; i++) assert.ok(f32Key(a[i - 1]) <= f32Key(a[i]), `${a[i - 1]} vs ${a[i]}`);
+    assert.equal(f32Key(-0), f32Key(0));
+  });
+});
+
+describe("TreeEnsemblePredictor vs reference traversal", () => {
+  it("random trees, random inputs with NaN: bit-identical sums (ranges, scale, init, limits, blocks)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom(1, 3, 7, 8, 9, 33, 130),
+        fc.constantFrom(0, 0.05, 0.5),
+        fc.boolean(),
+        (seed, p, rows, nanRate, limited) => {
+          const rng = new Rng(seed);
+          const pool: number[] = [];
+          const nTrees = 1 + rng.int(20);
+          const trees = Array.from({ length: nTrees }, () => randomTree(rng, p, 2 + rng.int(300), pool));
+          const x = randomX(rng, rows, p, pool, nanRate);
+          const scale = rng.next() < 0.5 ? 1 : 0.1;
+          const init = rng.next() < 0.5 ? 0 : rng.normal();
+          const maxDepth = limited ? 1 + rng.int(6) : Number.POSITIVE_INFINITY;
+          const mss = limited ? rng.int(200) : 0;
+          const pred = new TreeEnsemblePredictor(
+            trees,
+            p,
+            scale,
+            limited ? { maxDepth, minSamplesSplit: mss } : {},
+          );
+          assert.ok(pred.compact);
+          const from = rng.int(nTrees);
+          const to = from + rng.int(nTrees - from + 1);
+          const got = new Float64Array(rows).fill(init);
+          pred.accumulate(x, rows, got, from, to);
+          sameBits(got, refSums(trees, x, rows, p, { from, to, scale, init, maxDepth, mss }), "accumulate");
+          sameBits(
+            pred.predictSums(x, rows, nTrees, init),
+            refSums(trees, x, rows, p, { from: 0, to: nTrees, scale, init, maxDepth, mss }),
+            "predictSums",
+          );
+          if (limited) {
+            // same as predicting the explicitly pruned trees
+            const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
+            sameBits(
+              new TreeEnsemblePredictor(pruned, p, scale).predictSums(x, rows, nTrees, init),
+              pred.predictSums(x, rows, nTrees, init),
+              "pruned",
+            );
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("trees whose nodes are not in pre-order are re-laid out correctly", () => {
+    const rng = new Rng(21);
+    const pool: number[] = [];
+    const p = 4;
+    const src = Array.from({ length: 6 }, () => randomTree(rng, p, 300, pool));
+    // relabel nodes 1..n-1 (the root stays 0) with a random permutation
+    const trees = src.map((t) => {
+      const n = t.nodeCount;
+      const perm = [0, ...Array.from(rng.permutation(n - 1), (v) => v + 1)];
+      const u = allocTree(n);
+      for (let i = 0; i < n; i++) {
+        const j = perm[i];
+        u.feature[j] = t.feature[i];
+        u.threshold[j] = t.threshold[i];
+        u.left[j] = t.left[i] < 0 ? -1 : perm[t.left[i]];
+        u.right[j] = t.right[i] < 0 ? -1 : perm[t.right[i]];
+        u.missingLeft[j] = t.missingLeft[i];
+        u.value[j] = t.value[i];
+        u.nSamples[j] = t.nSamples[i];
+      }
+      return u;
+    });
+    const rows = 200;
+    const x = randomX(rng, rows, p, pool, 0.05);
+    const want = refSums(src, x, rows, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
+    sameBits(new TreeEnsemblePredictor(trees, p).predictSums(x, rows, 6), want, "relabelled");
+    sameBits(new TreeEnsemblePredictor(src, p).predictSums(x, rows, 6), want, "pre-order");
+  });
+
+  it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {
+    const rng = new Rng(7);
+    const pool: number[] = [];
+    const p = 5;
+    const trees = Array.from({ length: 13 }, () => randomTree(rng, p, 400, pool));
+    const rows = 2500;
+    const x = randomX(rng, rows, p, pool, 0.01);
+    const pred = new TreeEnsemblePredictor(trees, p);
+    const want = refSums(trees, x, rows, p, {
+      from: 0,
+      to: 13,
+      scale: 1,
+      init: 0,
+      maxDepth: Infinity,
+      mss: 0,
+    });
+    sameBits(pred.predictSums(x, rows, 13), want, "batch");
+    for (let r = 0; r < rows; r += 97) {
+      const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 13);
+      assert.ok(Object.is(one[0], want[r]), `row ${r}`);
+    }
+  });
+
+  it("ensembles too large for the 8-byte layout fall back to the reference traversal", () => {
+    // 2^20 columns leave 10 bits for the right-child delta: a 1,201-node chain does not fit
+    const p = 2 ** 20;
+    const inner = 600;
+    const t = allocTree(2 * inner + 1);
+    for (let i = 0; i < inner; i++) {
+      const id = 2 * i; // internal; left = leaf id + 1, right = next internal id + 2
+      t.feature[id] = (i * 7919) % p;
+      t.threshold[id] = i - 300.5;
+      t.left[id] = id + 1;
+      t.right[id] = id + 2;
+      t.missingLeft[id] = i % 2;
+      t.feature[id + 1] = -1;
+      t.left[id + 1] = -1;
+      t.right[id + 1] = -1;
+      t.value[id + 1] = i;
+      t.nSamples[id] = 1000;
+    }
+    t.feature[2 * inner] = -1;
+    t.left[2 * inner] = -1;
+    t.right[2 * inner] = -1;
+    t.value[2 * inner] = -1;
+    const pred = new TreeEnsemblePredictor([t], p);
+    assert.equal(pred.compact, false);
+    const rows = 3;
+    const x = new Float64Array(rows * p).fill(1e9);
+    x[(5 * 7919) % p] = -1000; // row 0 stops at chain step 5
+    x[p + ((12 * 7919) % p)] = Number.NaN; // row 1: NaN at a missing-right node (i = 12), keeps going
+    x[p + ((13 * 7919) % p)] = Number.NaN; // then at a missing-left node (i = 13): leaf 13
+    const want = refSums([t], x, rows, p, { from: 0, to: 1, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
+    assert.deepEqual(Array.from(want), [5, 13, -1]);
+    sameBits(pred.predictSums(x, rows, 1), want, "fallback");
+  });
+
+  it("memoised prefixes continue bit for bit and never serve a changed input", () => {
+    const rng = new Rng(11);
+    const pool: number[] = [];
+    const p = 4;
+    const trees = Array.from({ length: 30 }, () => randomTree(rng, p, 200, pool));
+    const rows = 300;
+    const x = randomX(rng, rows, p, pool, 0.02);
+    const pred = new TreeEnsemblePredictor(trees, p);
+    pred.memo = true;
+    const ref = (to: number, xx: Float64Array) =>
+      refSums(trees, xx, rows, p, { from: 0, to, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
+    for (const to of [5, 10, 30, 7, 30]) sameBits(pred.predictSums(x, rows, to), ref(to, x), `to=${to}`);
+    const before = pred.predictSums(x, rows, 30);
+    const x2 = x.slice();
+    for (let r = 0; r < rows; r++) x2[r * p + (r % p)] = -x2[r * p + (r % p)] * 3 + 1; // same shape, other values
+    const after = ref(30, x2);
+    assert.ok(
+      after.some((v, i) => !Object.is(v, before[i])),
+      "the change must matter",
+    );
+    sameBits(pred.predictSums(x2, rows, 30), after, "changed input");
+    pred.predictSums(randomX(rng, rows, p, pool, 0), rows, 30); // evict: the cache now holds x2 and this one
+    x.set(x2); // x now has x2's values: the cached copy of x is gone, x2's entry matches by value
+    sameBits(pred.predictSums(x, rows, 30), after, "mutated in place");
+    const x3 = x.slice();
+    x3[0] = x3[0] === 1 ? 2 : 1;
+    sameBits(pred.predictSums(x3, rows, 30), ref(30, x3), "one value changed");
+  });
+});
+
+describe("binning cache", () => {
+  it("reuses bins only for bit-identical values, with the caller's matrix and names", () => {
+    const rng = new Rng(5);
+    const n = 300;
+    const p = 3;
+    const a = new Float64Array(n * p);
+    for (let i = 0; i < a.length; i++) a[i] = rng.next() < 0.05 ? Number.NaN : rng.normal();
+    const X1 = matrix(n, p, a);
+    const b1 = BinnedDataset.fromMatrix(X1, { maxBins: 32 });
+    const b = a.slice();
+    for (let i = 0; i < n; i++) b[i * p] = -b[i * p] - 1; // column 0 changed
+    const X2 = matrix(n, p, b);
+    const b2 = BinnedDataset.fromMatrix(X2, { maxBins: 32 });
+    const colMin = (d: Float64Array) => {
+      let m = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < n; i++) if (d[i * p] < m) m = d[i * p];
+      return Math.fround(m);
+    };
+    assert.equal(b1.binLo[b1.binOffset[0]], colMin(a));
+    assert.equal(b2.binLo[b2.binOffset[0]], colMin(b));
+    assert.notEqual(b2.codes, b1.codes);
+    const X3 = matrix(n, p, a.slice(), ["u", "v", "w"]);
+    const b3 = BinnedDataset.fromMatrix(X3, { maxBins: 32 });
+    assert.equal(b3.codes, b1.codes, "a hit shares the codes");
+    assert.equal(b3.source, X3);
+    assert.deepEqual(b3.featureNames, ["u", "v", "w"]);
+    assert.equal(b1.featureNames, undefined);
+    const b4 = BinnedDataset.fromMatrix(X3, { maxBins: 16 });
+    assert.notEqual(b4.codes, b1.codes, "other maxBins: binned again");
+    const z = a.slice();
+    z[4] = z[4] === 0 ? -0 : 0; // even a zero's sign counts
+    assert.notEqual(BinnedDataset.fromMatrix(matrix(n, p, z), { maxBins: 32 }).codes, b1.codes);
+  });
+});
+
+describe("models on the fast path", () => {
+  const n = 400;
+  const p = 6;
+  const rng = new Rng(3);
+  const X = new Float64Array(n * p);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < p; j++)
+      X[i * p + j] = rng.next() < 0.03 ? Number.NaN : Math.round(rng.normal() * 50) / 10;
+    y[i] = (X[i * p] || 0) * 2 + Math.sin(X[i * p + 1] || 0) + rng.normal() * 0.1;
+  }
+  const M = matrix(n, p, X);
+  const Xq = new Float64Array(200 * p);
+  for (let i = 0; i < Xq.length; i++)
+    Xq[i] = rng.next() < 0.05 ? Number.NaN : Math.round(rng.normal() * 60) / 10;
+  const Q = matrix(200, p, Xq);
+
+  it("RandomForest predict = mean of the reference traversals, summed in tree order", () => {
+    const rf = new RandomForestRegressor({ n_estimators: 12, random_state: 1, max_features: 0.5 }).fit(M, y);
+    const trees = rf.estimators as TreeArrays[];
+    const sums = refSums(trees, Q.data, 200, p, {
+      from: 0,
+      to: 12,
+      scale: 1,
+      init: 0,
+      maxDepth: Infinity,
+      mss: 0,
+    });
+    sameBits(
+      rf.predict(Q),
+      sums.map((s) => s / 12),
+      "forest",
+    );
+  });
+
+  it("truncated forests (shared predictor, lazy trees) equal forests rebuilt from their states", () => {
+    const rf = new RandomForestRegressor({ n_estimators: 10, random_state: 2 }).fit(M, y);
+    for (const o of [
+      { nEstimators: 3 },
+      { nEstimators: 10, maxDepth: 3 },
+      { nEstimators: 4, maxDepth: 3 },
+      { nEstimators: 7, maxDepth: 3, minSamplesSplit: 20 },
+      { nEstimators: 5, minSamplesSplit: 50 },
+    ]) {
+      const t = rf.truncate(o);
+      const a = t.predict(Q);
+      const b = t.predict(M);
+      const fresh = RandomForestRegressor.fromState(t.toState());
+      sameBits(a, fresh.predict(Q), `truncate ${JSON.stringify(o)} (Q)`);
+      sameBits(b, fresh.predict(M), `truncate ${JSON.stringify(o)} (X)`);
+      assert.equal(t.estimators.length, o.nEstimators);
+    }
+  });
+
+  it("GradientBoosting truncate / predict / stagedPredict agree", () => {
+    const g = new GradientBoostingRegressor({
+      n_estimators: 20,
+      max_depth: 3,
+      learning_rate: 0.1,
+      random_state: 0,
+    }).fit(M, y);
+    const staged = [...g.stagedPredict(Q)];
+    for (const k of [5, 10, 20, 8]) sameBits(g.truncate(k).predict(Q), staged[k - 1], `truncate ${k}`);
+    sameBits(g.predict(Q), staged[19], "predict");
+    const fresh = GradientBoostingRegressor.fromState(g.truncate(10).toState());
+    sameBits(fresh.predict(Q), staged[9], "fromState(truncate(10))");
+  });
+
+  it("cleanup", async () => {
+    await shutdownTreeWorkers();
+  });
+});
