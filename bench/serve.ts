@@ -1,88 +1,223 @@
 /**
- * Serving benchmark: our server (child process) vs the FastAPI reference (uvicorn, scikit-learn
- * GradientBoostingRegressor; `async def` and `def` handlers), loaded with autocannon on 127.0.0.1 (bounded
- * duration and connections, one-row requests), plus our 1,000-row batch server time from Server-Timing and RSS.
+ * Serving benchmark (issue 5 "Performance", issue 7 "Benchmarks"): our server (bench/serve-child.ts, a child
+ * process per variant) serving the **real production model** — the ModelBundle the pipeline trains
+ * (FeaturePipeline + tree ensemble + conformal intervals) — against the FastAPI reference (uvicorn +
+ * scikit-learn, `async def` and `def` handlers) serving the same model family with the same hyperparameters,
+ * loaded with autocannon on 127.0.0.1 in the same run.
  *
- *   node --import tsx bench/serve.ts [--duration 10] [--connections 16] [--model-file F] [--decoder-module M]
- *                                    [--no-reference] [--json]
+ *   npx tsx bench/serve.ts [--duration 10] [--connections 16] [--rounds 3] [--warmup 5]
+ *                          [--home DIR] [--train-home DIR] [--model-file BUNDLE] [--test-servable]
+ *                          [--no-reference] [--python /usr/bin/python3] [--batch-rows 1000]
+ *                          [--batch-requests 30] [--log-level warn] [--json]
  *
- * Without --model-file the test servable (linear, test/helpers/servable.ts) is served — a framework-overhead
- * comparison, not a model comparison; re-run with the real model bundle and its decoder module.
+ * Model: --model-file (a bundle file), else the `production` version of the tracking home --home (default the
+ * config's home: $MLOPS_HOME or <repo>/.mlops, when its registry has `<model_name>@production`), else one
+ * trained now by the pipeline (fast profile) into --train-home (kept, reusable with --home) or a temp home
+ * (deleted). --test-servable serves the linear
+ * test servable instead (framework overhead only; no goals are judged).
+ *
+ * Measured:
+ * - peak one-row throughput with the prediction log off and on: two long-lived children, measured alternately
+ *   (off, on, off, on, ..., off: each "on" run between two "off" runs) for --rounds rounds of --duration s ×
+ *   --connections after a --warmup s warm-up; medians, and on/off = median over rounds of on / mean(bracketing off);
+ *   after the run the "on" child is stopped and its PredictionLog.stats() (dropped, written) is compared with
+ *   the rows it predicted (model_predictions_total);
+ * - latency at half of the median log-off peak (autocannon overallRate), per-response times at µs resolution;
+ * - 1,000-row batch server time (Server-Timing `total`) and round trip, real rows of the dataset;
+ * - RSS (and peak RSS) of both children with the model loaded, after the load;
+ * - FastAPI `async def` / `def` peak throughput and its 1,000-row batch round trip.
+ * Goals (issue 5, issue 7) are judged from these numbers; benchmarks never assert.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
+import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
+import { parse as parseCsv } from "csv-parse/sync";
+import { loadConfig, resolveHome } from "../src/config/load.ts";
+import { Rng } from "../src/data/prng.ts";
+import { ModelBundle } from "../src/features/bundle.ts";
+import { train } from "../src/pipeline/pipeline.ts";
+import { openTracking } from "../src/tracking/index.ts";
 import { encodeTestServable, SAMPLE } from "../test/helpers/servable.ts";
 
+const REPO = resolve(import.meta.dirname, "..");
+const DATA_CSV = join(REPO, "data", "california_housing.csv");
+
 export interface BenchServeOptions {
-  /** Model file for our server; default: the test servable written to a temp file. */
+  /** A model bundle file to serve (skips the registry lookup / training). */
   modelFile?: string;
-  /** Module that registers the decoder for `modelFile` in the child (default: test servable decoder). */
-  decoderModule?: string;
-  /** Seconds of load per target (default 10). */
+  /** Tracking home whose `<model_name>@production` is served (default: the config's home, i.e. $MLOPS_HOME or
+   * <repo>/.mlops). */
+  home?: string;
+  /** When training is needed, train into this home and keep it (default: a temp home, deleted). */
+  trainHome?: string;
+  /** Serve the linear test servable instead of a real model (framework overhead only). */
+  testServable?: boolean;
+  /** Seconds of load per measured run (default 10). */
   durationSec?: number;
   /** Concurrent connections (default 16). */
   connections?: number;
+  /** Alternating off/on rounds of the peak-throughput measurement (default max(3, runs)). */
+  rounds?: number;
+  /** Seconds of load before measuring, per server (default 5; throughput still rises after 2 s). */
+  warmupSec?: number;
+  /** From bench/run.ts (BENCH_RUNS). */
+  runs?: number;
   /** Also run the FastAPI reference (default true; needs python3-fastapi/uvicorn/sklearn). */
   reference?: boolean;
   python?: string;
-  /** Rows in the batch-latency probe (default 1000) and number of probes (default 30). */
+  /** Rows in the batch probe (default 1000) and number of probes (default 30; FastAPI 10). */
   batchRows?: number;
   batchRequests?: number;
-  /** Our server's log level (default 'warn'; 'info' writes one JSON log line per request). */
+  /** Our server's log level (default 'warn'; 'info' writes one JSON line per request). */
   logLevel?: string;
   log?: (msg: string) => void;
+}
+
+export interface ModelDescription {
+  /** 'file PATH' | 'home DIR production vN' | 'trained now (...)' | 'test-servable' */
+  source: string;
+  name: string;
+  version: string | null;
+  family: string;
+  kind: string;
+  params: Record<string, unknown>;
+  nTrees: number | null;
+  maxDepth: number | null;
+  nFeatures: number | null;
+  intervalLevel: number | null;
+  metrics: Record<string, number>;
+  bundleBytes: number;
+  trainSeconds?: number;
 }
 
 export interface LoadResult {
   target: string;
   reqPerSec: number;
+  /** Per-response latency (ms), from autocannon's response events (µs resolution). */
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
   requests: number;
+  ok2xx: number;
   non2xx: number;
   errors: number;
-  rssMiB: number | null;
+  /** Offered rate (req/s) for rate-limited runs. */
+  rate?: number;
 }
 
 export interface BatchResult {
   target: string;
   rows: number;
-  /** Median client round-trip (ms). */
+  requests: number;
+  /** Client round trip (ms), median and p90. */
   roundTripP50Ms: number;
-  /** Median server time from Server-Timing `total` (request start → response headers), ours only. */
+  roundTripP90Ms: number;
+  /** Server time from Server-Timing `total` (request start → response headers), ours only. */
   serverP50Ms?: number;
+  serverP90Ms?: number;
   stagesP50Ms?: Record<string, number>;
 }
 
+export interface MemoryResult {
+  target: string;
+  rssMiB: number | null;
+  peakRssMiB: number | null;
+}
+
+export interface LogCheck {
+  /** PredictionLog.stats() of the log-on child after its graceful shutdown (flushed). */
+  stats: Record<string, number> | null;
+  /** Rows the log-on child predicted (model_predictions_total). */
+  rowsPredicted: number | null;
+  /** dropped = 0, rejected = 0, queued = 0 and written = rowsPredicted. */
+  ok: boolean;
+}
+
+export interface Goal {
+  issue: number;
+  goal: string;
+  value: string;
+  /** null = not measured in this run. */
+  met: boolean | null;
+}
+
 export interface BenchServeResult {
-  model: string;
+  mode: "real-model" | "test-servable";
+  model: ModelDescription;
   durationSec: number;
   connections: number;
-  load: LoadResult[];
+  rounds: number;
+  warmupSec: number;
+  peak: {
+    off: LoadResult[];
+    on: LoadResult[];
+    offMedianReqPerSec: number;
+    onMedianReqPerSec: number;
+    /** median(on) / median(off) (off has one run more than on). */
+    ratioOnOffMedians: number;
+    /** Median of `roundRatios`: the on/off ratio the goal is judged on. */
+    ratioOnOff: number;
+    /** Each on run / mean of the off runs just before and just after it. */
+    roundRatios: number[];
+  };
+  halfPeak: LoadResult[];
+  /** Sequential one-row requests to the log-off server: where the server time of one row goes. */
+  oneRow: BatchResult | null;
+  reference: LoadResult[];
+  referenceModel: string | null;
   batch: BatchResult[];
+  memory: MemoryResult[];
+  log: LogCheck;
+  goals: Goal[];
+  loadAvg: { start: number[]; end: number[] };
   notes: string[];
   /** BENCHMARKS.md section. */
   markdown?: string;
 }
 
-function rssMiB(pid: number | undefined): number | null {
+// ------------------------------------------------------------------------------------------------ helpers
+
+function procStatusMiB(pid: number | undefined, field: "VmRSS" | "VmHWM"): number | null {
   if (!pid) return null;
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Math.round(Number(m[1]) / 1024) : null;
   } catch {
     return null;
   }
 }
 
+function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.floor(s.length / 2)];
+  return quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
+const r2 = (x: number) => Number(x.toFixed(2));
+const r3 = (x: number) => Number(x.toFixed(3));
+const loadNow = () => loadavg().map((x) => r2(x));
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
 }
 
 async function waitHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -100,10 +235,10 @@ async function waitHttp(url: string, child: ChildProcess, timeoutMs: number): Pr
   throw new Error(`server at ${url} not ready after ${timeoutMs} ms`);
 }
 
-function stop(child: ChildProcess): Promise<void> {
+function stopProcess(child: ChildProcess, killAfterMs = 30_000): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
     child.once("exit", () => {
       clearTimeout(t);
       resolve();
@@ -112,55 +247,140 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function load(
-  target: string,
-  url: string,
-  body: string,
-  pid: number | undefined,
-  o: Required<Pick<BenchServeOptions, "durationSec" | "connections">>,
-): Promise<LoadResult> {
-  // short warm-up, then the measured run
-  await autocannon({
-    url,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-    connections: o.connections,
-    duration: 2,
+// ------------------------------------------------------------------------------------------------ our child
+
+interface OurServer {
+  label: string;
+  proc: ChildProcess;
+  base: string;
+  /** SIGTERM → drain → `LOGSTATS` line. */
+  stop(): Promise<{ log: Record<string, number> | null; rowsPredicted: number } | null>;
+}
+
+async function startOurs(
+  label: string,
+  modelFile: string,
+  o: { servable: "bundle" | "test"; monitoring: "on" | "off"; logDb: string; logLevel: string },
+): Promise<OurServer> {
+  const args = ["--import", "tsx", join(REPO, "bench", "serve-child.ts"), "--model-file", modelFile];
+  args.push("--servable", o.servable, "--monitoring", o.monitoring, "--log-db", o.logDb);
+  args.push("--port", "0", "--log-level", o.logLevel);
+  const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  proc.stdout?.setEncoding("utf8");
+  proc.stdout?.on("data", (d: string) => {
+    out += d;
+    let i = out.indexOf("\n");
+    while (i >= 0) {
+      lines.push(out.slice(0, i));
+      out = out.slice(i + 1);
+      i = out.indexOf("\n");
+    }
+    for (const w of waiters.splice(0)) w();
   });
-  const r = await autocannon({
-    url,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-    connections: o.connections,
-    duration: o.durationSec,
+  const port = await new Promise<number>((res, rej) => {
+    const check = () => {
+      const l = lines.find((x) => x.startsWith("LISTENING "));
+      if (l) return res(Number(l.slice("LISTENING ".length)));
+      waiters.push(check);
+    };
+    proc.once("exit", (c) =>
+      rej(new Error(`${label}: bench/serve-child.ts exited with ${c} before listening`)),
+    );
+    check();
   });
   return {
-    target,
-    reqPerSec: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    requests: r.requests.total,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    rssMiB: rssMiB(pid),
+    label,
+    proc,
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      await stopProcess(proc);
+      const l = lines.find((x) => x.startsWith("LOGSTATS "));
+      return l ? JSON.parse(l.slice("LOGSTATS ".length)) : null;
+    },
   };
 }
 
+// ------------------------------------------------------------------------------------------------ load
+
+async function loadRun(
+  target: string,
+  url: string,
+  body: string,
+  o: { durationSec: number; connections: number; rate?: number },
+): Promise<LoadResult> {
+  const lat: number[] = [];
+  const result = await new Promise<autocannon.Result>((res, rej) => {
+    const inst = autocannon(
+      {
+        url,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        connections: o.connections,
+        duration: o.durationSec,
+        ...(o.rate ? { overallRate: o.rate } : {}),
+      },
+      (err, r) => (err ? rej(err) : res(r)),
+    );
+    // tracker 'response' event: (client, statusCode, resBytes, responseTime ms as a float)
+    (inst as unknown as NodeJS.EventEmitter).on("response", (...a: unknown[]) => {
+      lat.push(a[3] as number);
+    });
+  });
+  const s = Float64Array.from(lat).sort();
+  return {
+    target,
+    reqPerSec: Math.round(result.requests.total / o.durationSec),
+    p50Ms: r3(quantile(s, 0.5)),
+    p99Ms: r3(quantile(s, 0.99)),
+    p999Ms: r3(quantile(s, 0.999)),
+    maxMs: r3(s.length ? s[s.length - 1] : Number.NaN),
+    requests: result.requests.total,
+    ok2xx: result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    ...(o.rate ? { rate: o.rate } : {}),
+  };
+}
+
+/** `n` rows of the dataset (seeded sample, missing total_bedrooms sent as null), as request instances. */
+function datasetRows(n: number, seed = 42): Record<string, unknown>[] {
+  const rows = parseCsv(readFileSync(DATA_CSV), { columns: true, skip_empty_lines: true }) as Record<
+    string,
+    string
+  >[];
+  const numeric = [
+    "longitude",
+    "latitude",
+    "housing_median_age",
+    "total_rooms",
+    "total_bedrooms",
+    "population",
+    "households",
+    "median_income",
+  ];
+  const idx = new Rng(seed).permutation(rows.length);
+  const out: Record<string, unknown>[] = [];
+  for (let k = 0; k < n; k++) {
+    const r = rows[idx[k % rows.length]];
+    const inst: Record<string, unknown> = { ocean_proximity: r.ocean_proximity };
+    for (const c of numeric) inst[c] = r[c] === "" ? null : Number(r[c]);
+    out.push(inst);
+  }
+  return out;
+}
+
 async function batchProbe(target: string, url: string, rows: number, n: number): Promise<BatchResult> {
-  const instances = Array.from({ length: rows }, (_, i) => ({
-    ...SAMPLE,
-    median_income: 1 + (i % 97) / 10,
-    housing_median_age: 1 + (i % 52),
-  }));
-  const body = JSON.stringify({ instances });
+  const body = JSON.stringify({ instances: datasetRows(rows) });
   const rtt: number[] = [];
   const server: number[] = [];
   const stages: Record<string, number[]> = {};
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const post = () =>
-    new Promise<{ status: number; timing: string | null }>((resolve, reject) => {
+    new Promise<{ status: number; timing: string | null; text: string }>((res, rej) => {
       const req = httpRequest(
         url,
         {
@@ -168,180 +388,587 @@ async function batchProbe(target: string, url: string, rows: number, n: number):
           agent,
           headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
         },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            const st = res.headers["server-timing"];
-            resolve({ status: res.statusCode ?? 0, timing: typeof st === "string" ? st : null });
+        (resp) => {
+          let text = "";
+          resp.setEncoding("utf8");
+          resp.on("data", (d: string) => {
+            if (text.length < 2000) text += d;
+          });
+          resp.on("end", () => {
+            const st = resp.headers["server-timing"];
+            res({ status: resp.statusCode ?? 0, timing: typeof st === "string" ? st : null, text });
           });
         },
       );
       req.on("socket", (s) => s.setNoDelay(true));
-      req.on("error", reject);
+      req.on("error", rej);
       req.end(body);
     });
   for (let k = 0; k < n + 3; k++) {
     const t0 = performance.now();
     const r = await post();
     const dt = performance.now() - t0;
-    if (r.status !== 200) throw new Error(`${target}: batch request returned ${r.status}`);
+    if (r.status !== 200)
+      throw new Error(`${target}: batch request returned ${r.status}: ${r.text.slice(0, 500)}`);
     if (k < 3) continue; // warm-up
     rtt.push(dt);
-    const st = r.timing;
-    if (st) {
-      let total = 0;
-      for (const part of st.split(",")) {
+    if (r.timing) {
+      let total = Number.NaN;
+      for (const part of r.timing.split(",")) {
         const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
         if (!m) continue;
         const v = Number(m[2]);
         if (m[1] === "total") total = v;
-        if (!stages[m[1]]) stages[m[1]] = [];
+        stages[m[1]] ??= [];
         stages[m[1]].push(v);
       }
-      server.push(total);
+      if (Number.isFinite(total)) server.push(total);
     }
   }
   agent.destroy();
-  const out: BatchResult = { target, rows, roundTripP50Ms: Number(median(rtt).toFixed(2)) };
+  const sr = [...rtt].sort((a, b) => a - b);
+  const out: BatchResult = {
+    target,
+    rows,
+    requests: n,
+    roundTripP50Ms: r2(quantile(sr, 0.5)),
+    roundTripP90Ms: r2(quantile(sr, 0.9)),
+  };
   if (server.length > 0) {
-    out.serverP50Ms = Number(median(server).toFixed(3));
-    out.stagesP50Ms = Object.fromEntries(
-      Object.entries(stages).map(([k, v]) => [k, Number(median(v).toFixed(3))]),
-    );
+    const ss = [...server].sort((a, b) => a - b);
+    out.serverP50Ms = r3(quantile(ss, 0.5));
+    out.serverP90Ms = r3(quantile(ss, 0.9));
+    out.stagesP50Ms = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, r3(median(v))]));
   }
   return out;
 }
 
+// ------------------------------------------------------------------------------------------------ model
+
+function num(x: unknown): number | null {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}
+
+function describeBundle(bytes: Uint8Array, source: string, version: string | null): ModelDescription {
+  const b = ModelBundle.decode(bytes, source);
+  const m = b.meta;
+  const params = (m.params ?? {}) as Record<string, unknown>;
+  return {
+    source,
+    name: String(m.modelName ?? "housing_price_model"),
+    version: version ?? (m.version !== undefined ? String(m.version) : null),
+    family: String(m.family ?? m.modelKind),
+    kind: String(m.modelKind),
+    params,
+    nTrees: num(params.n_estimators),
+    maxDepth: num(params.max_depth),
+    nFeatures: b.pipeline.featureNames.length,
+    intervalLevel: b.interval ? b.interval.level : null,
+    metrics: (m.metrics ?? {}) as Record<string, number>,
+    bundleBytes: bytes.byteLength,
+  };
+}
+
+/** The production bundle of `home` (null when the home has no registry or no production alias). */
+async function productionBundle(
+  home: string,
+  name: string,
+): Promise<{ bytes: Uint8Array; version: number } | null> {
+  if (!existsSync(join(home, "mlops.db"))) return null;
+  const t = openTracking({ home, mustExist: true });
+  try {
+    const v = await t.registry.getVersionByAlias(name, "production");
+    if (!v) return null;
+    return { bytes: await t.artifacts.get(v.artifactSha), version: v.version };
+  } finally {
+    await t.close();
+  }
+}
+
+async function obtainBundle(
+  opts: BenchServeOptions,
+  dir: string,
+  log: (m: string) => void,
+  notes: string[],
+): Promise<{ bytes: Uint8Array; model: ModelDescription }> {
+  if (opts.modelFile) {
+    const bytes = new Uint8Array(readFileSync(opts.modelFile));
+    return { bytes, model: describeBundle(bytes, `file ${opts.modelFile}`, null) };
+  }
+  const cfg = loadConfig().config;
+  const modelName = cfg.model_name;
+  const home = opts.home ? resolve(opts.home) : resolveHome(cfg, REPO);
+  const prod = await productionBundle(home, modelName);
+  if (prod) {
+    log(`model: ${modelName}@production = v${prod.version} from ${home}`);
+    return {
+      bytes: prod.bytes,
+      model: describeBundle(
+        prod.bytes,
+        `${home} ${modelName}@production v${prod.version}`,
+        String(prod.version),
+      ),
+    };
+  }
+  const trainHome = opts.trainHome ? resolve(opts.trainHome) : join(dir, "home");
+  if (opts.trainHome) {
+    const again = await productionBundle(trainHome, modelName);
+    if (again) {
+      log(`model: ${modelName}@production = v${again.version} from --train-home ${trainHome}`);
+      return {
+        bytes: again.bytes,
+        model: describeBundle(
+          again.bytes,
+          `${trainHome} ${modelName}@production v${again.version}`,
+          String(again.version),
+        ),
+      };
+    }
+  }
+  log(`model: no ${modelName}@production in ${home}; training one with the pipeline into ${trainHome}`);
+  mkdirSync(trainHome, { recursive: true });
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  const res = await train({
+    loaded: loadConfig({ overrides: [`home=${trainHome}`] }),
+    log: (m) => log(`  train [${elapsed()}] ${m}`),
+    onEvent: (e) =>
+      log(
+        `  train [${elapsed()}] step ${e.step}: ${e.status}${e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)} s)` : ""}`,
+      ),
+  });
+  if (!res.registered) throw new Error("the pipeline registered no model version");
+  const version = res.registered.version;
+  if (!res.promotion?.promoted) {
+    notes.push(
+      `the freshly trained v${version} was not promoted (${res.promotionError ?? "promotion off"}); it is served anyway`,
+    );
+  }
+  const t = openTracking({ home: trainHome, mustExist: true });
+  let bytes: Uint8Array;
+  try {
+    bytes = await t.artifacts.get(res.registered.artifactSha);
+  } finally {
+    await t.close();
+  }
+  const model = describeBundle(
+    bytes,
+    `trained now by the pipeline (profile ${loadConfig().config.selection.profile}, ${res.seconds.toFixed(0)} s) into ${opts.trainHome ? trainHome : "a temp home"}, v${version}`,
+    String(version),
+  );
+  model.trainSeconds = r2(res.seconds);
+  return { bytes, model };
+}
+
+// ------------------------------------------------------------------------------------------------ bench
+
 export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchServeResult> {
-  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const o = { durationSec: opts.durationSec ?? 10, connections: opts.connections ?? 16 };
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[serve] ${m}\n`));
+  const durationSec = opts.durationSec ?? 10;
+  const connections = opts.connections ?? 16;
+  const rounds = opts.rounds ?? Math.max(3, opts.runs ?? 3);
+  const warmupSec = opts.warmupSec ?? 5;
+  const batchRows = opts.batchRows ?? 1000;
+  const logLevel = opts.logLevel ?? "warn";
+  const loadStart = loadNow();
   const dir = mkdtempSync(join(tmpdir(), "bench-serve-"));
   const notes: string[] = [];
-  const loadResults: LoadResult[] = [];
-  const batch: BatchResult[] = [];
-  let modelFile = opts.modelFile;
-  if (!modelFile) {
-    modelFile = join(dir, "test-servable.json");
-    writeFileSync(modelFile, encodeTestServable({ version: "bench" }));
-    notes.push(
-      "our server serves the test servable (linear in median_income), not the trained model: this measures framework/validation overhead",
-    );
-  }
-  const one = JSON.stringify({ instances: [SAMPLE] });
+  const testMode = opts.testServable ?? false;
   const children: ChildProcess[] = [];
+  const one = JSON.stringify({ instances: [SAMPLE] });
   try {
-    // ---- ours
-    const args = ["--import", "tsx", "test/helpers/serve-child.ts", "--model-file", modelFile, "--port", "0"];
-    args.push("--log-level", opts.logLevel ?? "warn");
-    if (opts.decoderModule) args.push("--decoder-module", opts.decoderModule);
-    const ours = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-    children.push(ours);
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = "";
-      ours.stdout?.on("data", (d) => {
-        out += d;
-        const m = /LISTENING (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-        if (out.length > 1e6) out = out.slice(-1000);
-      });
-      ours.once("exit", (c) => reject(new Error(`our server exited with ${c}`)));
-    });
-    const base = `http://127.0.0.1:${port}`;
+    // ---- model
+    let model: ModelDescription;
+    const modelFile = join(dir, testMode ? "test-servable.json" : "model.bundle");
+    if (testMode) {
+      const text = encodeTestServable({ version: "bench" });
+      writeFileSync(modelFile, text);
+      model = {
+        source: "test-servable",
+        name: "housing_price_model",
+        version: "bench",
+        family: "test-linear",
+        kind: "test-linear",
+        params: {},
+        nTrees: null,
+        maxDepth: null,
+        nFeatures: 1,
+        intervalLevel: null,
+        metrics: {},
+        bundleBytes: Buffer.byteLength(text),
+      };
+      notes.push(
+        "our server serves the test servable (linear in median_income), not the trained model: framework/validation overhead only, no goals judged",
+      );
+    } else {
+      const got = await obtainBundle(opts, dir, log, notes);
+      writeFileSync(modelFile, got.bytes);
+      model = got.model;
+    }
     log(
-      `ours: listening on ${base}; loading /api/v1/predict for ${o.durationSec}s × ${o.connections} connections`,
+      `model: ${model.family} (${model.kind}), ${model.nTrees ?? "–"} trees, max_depth ${model.maxDepth ?? "–"}, ${model.nFeatures} features, ${(model.bundleBytes / 2 ** 20).toFixed(1)} MiB`,
     );
-    loadResults.push(await load("ours /api/v1/predict", `${base}/api/v1/predict`, one, ours.pid, o));
-    batch.push(
-      await batchProbe("ours", `${base}/api/v1/predict`, opts.batchRows ?? 1000, opts.batchRequests ?? 30),
+
+    // ---- our two variants, alive side by side, measured alternately
+    const servable = testMode ? "test" : "bundle";
+    const off = await startOurs("log off", modelFile, {
+      servable,
+      monitoring: "off",
+      logDb: join(dir, "off.db"),
+      logLevel,
+    });
+    children.push(off.proc);
+    const on = await startOurs("log on", modelFile, {
+      servable,
+      monitoring: "on",
+      logDb: join(dir, "monitoring.db"),
+      logLevel,
+    });
+    children.push(on.proc);
+    const lo = { durationSec, connections };
+    for (const s of [off, on]) {
+      log(`${s.label}: ${s.base}; warm-up ${warmupSec} s`);
+      await loadRun(`warm-up ${s.label}`, `${s.base}/api/v1/predict`, one, { ...lo, durationSec: warmupSec });
+    }
+    // off, on, off, on, ..., off: every "on" run is bracketed by two "off" runs, so a drift of the machine's
+    // speed during the measurement (JIT still warming, other load coming and going) cancels in the ratio.
+    const offRuns: LoadResult[] = [];
+    const onRuns: LoadResult[] = [];
+    for (let r = 1; r <= rounds + 1; r++) {
+      for (const [s, acc] of [
+        [off, offRuns],
+        [on, onRuns],
+      ] as const) {
+        if (r > rounds && s === on) break;
+        const res = await loadRun(
+          `ours, log ${s === off ? "off" : "on"}`,
+          `${s.base}/api/v1/predict`,
+          one,
+          lo,
+        );
+        acc.push(res);
+        log(
+          `${r > rounds ? "closing run" : `round ${r}/${rounds}`} ${s.label}: ${res.reqPerSec} req/s, p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+        );
+      }
+    }
+    const offMedian = median(offRuns.map((x) => x.reqPerSec));
+    const onMedian = median(onRuns.map((x) => x.reqPerSec));
+    const roundRatios = onRuns.map((x, i) =>
+      r3(x.reqPerSec / ((offRuns[i].reqPerSec + offRuns[i + 1].reqPerSec) / 2)),
     );
-    const idleRss = rssMiB(ours.pid);
-    if (idleRss !== null) notes.push(`our server RSS after the batch probe: ${idleRss} MiB`);
-    await stop(ours);
+
+    // ---- latency at half of the (log-off) peak
+    const rate = Math.max(1, Math.round(offMedian / 2));
+    const halfPeak: LoadResult[] = [];
+    for (const s of [off, on]) {
+      const res = await loadRun(
+        `ours, log ${s === off ? "off" : "on"} @ ${rate} req/s`,
+        `${s.base}/api/v1/predict`,
+        one,
+        {
+          ...lo,
+          rate,
+        },
+      );
+      halfPeak.push(res);
+      log(
+        `half peak ${s.label} @ ${rate} req/s: got ${res.reqPerSec} req/s, p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms`,
+      );
+    }
+
+    // ---- batch + memory
+    const batch: BatchResult[] = [];
+    for (const s of [off, on]) {
+      const b = await batchProbe(
+        `ours, log ${s === off ? "off" : "on"}`,
+        `${s.base}/api/v1/predict`,
+        batchRows,
+        opts.batchRequests ?? 30,
+      );
+      batch.push(b);
+      log(
+        `batch ${s.label}: ${batchRows} rows, server p50 ${b.serverP50Ms} ms, round trip p50 ${b.roundTripP50Ms} ms`,
+      );
+    }
+    const oneRow = await batchProbe("ours, log off, sequential", `${off.base}/api/v1/predict`, 1, 200);
+    log(`one-row sequential: server p50 ${oneRow.serverP50Ms} ms ${JSON.stringify(oneRow.stagesP50Ms)}`);
+    const memory: MemoryResult[] = [off, on].map((s) => ({
+      target: `ours, log ${s === off ? "off" : "on"}`,
+      rssMiB: procStatusMiB(s.proc.pid, "VmRSS"),
+      peakRssMiB: procStatusMiB(s.proc.pid, "VmHWM"),
+    }));
+
+    // ---- stop; the log-on child reports its log counters after the drain (flush)
+    await off.stop();
+    const onStats = await on.stop();
+    const stats = onStats?.log ?? null;
+    const rowsPredicted = onStats?.rowsPredicted ?? null;
+    const logOk =
+      stats !== null &&
+      rowsPredicted !== null &&
+      stats.dropped === 0 &&
+      stats.rejected === 0 &&
+      stats.queued === 0 &&
+      stats.written === rowsPredicted;
+    log(`log-on child: rows predicted ${rowsPredicted}, log stats ${JSON.stringify(stats)}`);
 
     // ---- FastAPI reference
+    const reference: LoadResult[] = [];
+    let referenceModel: string | null = null;
     if (opts.reference ?? true) {
-      const python = opts.python ?? "/usr/bin/python3";
-      const refModel = join(dir, "ref_model.pkl");
-      log("reference: training the GradientBoostingRegressor (once)");
-      const train = spawn(python, ["bench/reference/train_model.py", "--out", refModel], {
-        stdio: ["ignore", 2, 2],
-      });
-      const code = await new Promise<number | null>((r) => train.on("exit", r));
-      if (code !== 0) throw new Error(`train_model.py exited with ${code}`);
-      const refPort = port + 1 > 65535 ? 18080 : port + 1;
-      const ref = spawn(
-        python,
-        [
-          "-m",
-          "uvicorn",
-          "fastapi_app:app",
-          "--app-dir",
-          "bench/reference",
-          "--host",
-          "127.0.0.1",
-          "--port",
-          String(refPort),
-          "--log-level",
-          "warning",
-          "--no-access-log",
-        ],
-        { stdio: ["ignore", 2, 2], env: { ...process.env, REF_MODEL: refModel } },
-      );
-      children.push(ref);
-      const refBase = `http://127.0.0.1:${refPort}`;
-      await waitHttp(`${refBase}/health`, ref, 60_000);
-      for (const [name, path] of [
-        ["fastapi async def", "/api/v1/predict"],
-        ["fastapi def", "/api/v1/predict_sync"],
-      ]) {
-        log(`reference: loading ${path}`);
-        loadResults.push(await load(name, `${refBase}${path}`, one, ref.pid, o));
+      try {
+        referenceModel = await runReference(
+          opts,
+          dir,
+          model,
+          testMode,
+          one,
+          { ...lo, warmupSec },
+          batchRows,
+          reference,
+          batch,
+          log,
+          children,
+        );
+      } catch (e) {
+        notes.push(`FastAPI reference failed: ${(e as Error).message}`);
+        log(`reference failed: ${(e as Error).message}`);
       }
-      batch.push(
-        await batchProbe("fastapi async def", `${refBase}/api/v1/predict`, opts.batchRows ?? 1000, 10),
-      );
-      await stop(ref);
     }
+
+    const result: BenchServeResult = {
+      mode: testMode ? "test-servable" : "real-model",
+      model,
+      durationSec,
+      connections,
+      rounds,
+      warmupSec,
+      peak: {
+        off: offRuns,
+        on: onRuns,
+        offMedianReqPerSec: offMedian,
+        onMedianReqPerSec: onMedian,
+        ratioOnOffMedians: r3(onMedian / offMedian),
+        ratioOnOff: r3(median(roundRatios)),
+        roundRatios,
+      },
+      halfPeak,
+      oneRow,
+      reference,
+      referenceModel,
+      batch,
+      memory,
+      log: { stats, rowsPredicted, ok: logOk },
+      goals: [],
+      loadAvg: { start: loadStart, end: loadNow() },
+      notes,
+    };
+    result.goals = judgeGoals(result);
+    return { ...result, markdown: serveMarkdown(result) };
   } finally {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopProcess(c, 5000);
     rmSync(dir, { recursive: true, force: true });
   }
-  const result: BenchServeResult = {
-    model: opts.modelFile ? opts.modelFile : "test-servable",
-    durationSec: o.durationSec,
-    connections: o.connections,
-    load: loadResults,
-    batch,
-    notes,
-  };
-  return { ...result, markdown: serveMarkdown(result) };
+}
+
+async function runReference(
+  opts: BenchServeOptions,
+  dir: string,
+  model: ModelDescription,
+  testMode: boolean,
+  one: string,
+  lo: { durationSec: number; connections: number; warmupSec: number },
+  batchRows: number,
+  out: LoadResult[],
+  batch: BatchResult[],
+  log: (m: string) => void,
+  children: ChildProcess[],
+): Promise<string> {
+  const python = opts.python ?? "/usr/bin/python3";
+  const refModel = join(dir, "ref_model.pkl");
+  const families = ["gradient_boosting", "random_forest", "decision_tree", "ridge", "lasso"];
+  const same = !testMode && families.includes(model.family);
+  const trainArgs = [join(REPO, "bench/reference/train_model.py"), "--data", DATA_CSV, "--out", refModel];
+  if (same) trainArgs.push("--family", model.family, "--params", JSON.stringify(model.params));
+  log(
+    `reference: training scikit-learn ${same ? `${model.family} ${JSON.stringify(model.params)}` : "GradientBoostingRegressor (defaults)"}`,
+  );
+  let trainOut = "";
+  const tr = spawn(python, trainArgs, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+  tr.stdout?.on("data", (d) => {
+    trainOut += d;
+  });
+  const code = await new Promise<number | null>((r) => tr.on("exit", r));
+  if (code !== 0) throw new Error(`train_model.py exited with ${code}`);
+  const referenceModel = (trainOut.trim().split("\n").pop() ?? "").replace(/ -> \S+/, "");
+  log(`reference: ${referenceModel}`);
+  const refPort = await freePort();
+  const ref = spawn(
+    python,
+    [
+      "-m",
+      "uvicorn",
+      "fastapi_app:app",
+      "--app-dir",
+      join(REPO, "bench/reference"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(refPort),
+      "--log-level",
+      "warning",
+      "--no-access-log",
+    ],
+    { cwd: REPO, stdio: ["ignore", 2, 2], env: { ...process.env, REF_MODEL: refModel } },
+  );
+  children.push(ref);
+  const refBase = `http://127.0.0.1:${refPort}`;
+  await waitHttp(`${refBase}/health`, ref, 60_000);
+  for (const [name, path] of [
+    ["fastapi async def", "/api/v1/predict"],
+    ["fastapi def", "/api/v1/predict_sync"],
+  ]) {
+    await loadRun(`warm-up ${name}`, `${refBase}${path}`, one, { ...lo, durationSec: lo.warmupSec });
+    const r = await loadRun(name, `${refBase}${path}`, one, lo);
+    out.push(r);
+    log(`reference ${name}: ${r.reqPerSec} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, non-2xx ${r.non2xx}`);
+  }
+  const b = await batchProbe("fastapi async def", `${refBase}/api/v1/predict`, batchRows, 10);
+  batch.push(b);
+  log(`reference batch: ${batchRows} rows, round trip p50 ${b.roundTripP50Ms} ms`);
+  await stopProcess(ref, 5000);
+  return referenceModel;
+}
+
+const mb = (mib: number | null) => (mib === null ? "–" : Math.round((mib * 2 ** 20) / 1e6));
+
+function judgeGoals(r: BenchServeResult): Goal[] {
+  const real = r.mode === "real-model";
+  const goals: Goal[] = [];
+  const refAsync = r.reference.find((l) => l.target === "fastapi async def");
+  const ratio = refAsync ? r.peak.offMedianReqPerSec / refAsync.reqPerSec : null;
+  goals.push({
+    issue: 5,
+    goal: "one-row throughput ≥ 10× FastAPI async def (same model family, same run)",
+    value:
+      ratio === null || !refAsync
+        ? "not measured (no reference run)"
+        : `${r.peak.offMedianReqPerSec} / ${refAsync.reqPerSec} req/s = ${ratio.toFixed(1)}×`,
+    met: real && ratio !== null ? ratio >= 10 : null,
+  });
+  const hp = r.halfPeak[0];
+  goals.push({
+    issue: 5,
+    goal: "p99 < 5 ms at half of our peak throughput",
+    value: hp
+      ? `p99 ${hp.p99Ms} ms at ${hp.rate} req/s offered (${hp.reqPerSec} served), log off`
+      : "not measured",
+    met: real && hp ? hp.p99Ms < 5 && hp.non2xx === 0 : null,
+  });
+  const b = r.batch.find((x) => x.target === "ours, log off");
+  goals.push({
+    issue: 5,
+    goal: "1,000-row batch < 20 ms server time",
+    value:
+      b?.serverP50Ms !== undefined
+        ? `${b.rows} rows: p50 ${b.serverP50Ms} ms, p90 ${b.serverP90Ms} ms (Server-Timing total)`
+        : "not measured",
+    met: real && b?.serverP50Ms !== undefined && b.rows >= 1000 ? b.serverP50Ms < 20 : null,
+  });
+  const rss = r.memory.map((m) => m.rssMiB).filter((x): x is number => x !== null);
+  const maxRss = rss.length ? Math.max(...rss) : null;
+  goals.push({
+    issue: 5,
+    goal: "RSS < 300 MB with the production model loaded",
+    value:
+      maxRss === null
+        ? "not measured"
+        : `${r.memory.map((m) => `${m.target}: ${m.rssMiB} MiB = ${mb(m.rssMiB)} MB (peak ${m.peakRssMiB} MiB = ${mb(m.peakRssMiB)} MB)`).join("; ")}; judged on the RSS after the load`,
+    met: real && maxRss !== null ? maxRss * 2 ** 20 < 300e6 : null,
+  });
+  goals.push({
+    issue: 7,
+    goal: "throughput with the prediction log on within 10 % of off (same run)",
+    value: `on / mean of the bracketing off runs, median ${r.peak.ratioOnOff.toFixed(3)} (rounds ${r.peak.roundRatios.join(", ")}); medians ${r.peak.onMedianReqPerSec} / ${r.peak.offMedianReqPerSec} req/s = ${r.peak.ratioOnOffMedians.toFixed(3)}`,
+    met: Number.isFinite(r.peak.ratioOnOff) ? r.peak.ratioOnOff >= 0.9 : null,
+  });
+  const s = r.log.stats;
+  goals.push({
+    issue: 7,
+    goal: "0 dropped prediction-log records under load",
+    value: s
+      ? `dropped ${s.dropped}, rejected ${s.rejected}, written ${s.written} of ${r.log.rowsPredicted} rows predicted`
+      : "log stats not received",
+    met: s ? r.log.ok : null,
+  });
+  return goals;
 }
 
 /** BENCHMARKS.md section; every number comes from `r`. */
-function serveMarkdown(r: BenchServeResult): string {
-  const ours = r.load.find((l) => l.target.startsWith("ours"));
-  const ref = r.load.find((l) => l.target === "fastapi async def");
+export function serveMarkdown(r: BenchServeResult): string {
+  const m = r.model;
+  const metrics = ["r2", "mape", "mae"]
+    .filter((k) => typeof m.metrics[k] === "number")
+    .map((k) => `${k} ${Number(m.metrics[k].toFixed(k === "mae" ? 0 : 3))}`)
+    .join(", ");
+  const row = (l: LoadResult) =>
+    `| ${l.target} | ${l.reqPerSec} | ${l.p50Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.non2xx} | ${l.errors} |`;
+  const mark = (g: Goal) => (g.met === null ? "– not judged" : g.met ? "✅ met" : "❌ missed");
   return [
-    `Model served by ours: **${r.model}**. One-row POST /api/v1/predict, autocannon ${r.durationSec} s × ${r.connections} connections, loopback. Load average at the end: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(" ")}.`,
+    r.mode === "real-model"
+      ? `Model served by ours: **${m.name} v${m.version ?? "?"}, ${m.family}** (${m.kind}; ${m.nTrees ?? "–"} trees, max_depth ${m.maxDepth ?? "–"}; ${m.nFeatures} pipeline features; conformal interval level ${m.intervalLevel ?? "none"}${metrics ? `; test ${metrics}` : ""}; bundle ${(m.bundleBytes / 2 ** 20).toFixed(1)} MiB). Source: ${m.source}.`
+      : "Model served by ours: **the linear test servable** (framework overhead only; goals not judged).",
+    r.referenceModel
+      ? `FastAPI reference model: \`${r.referenceModel}\` (raw 8 numeric + one-hot features, no feature pipeline).`
+      : "",
     "",
-    "| server | req/s | p50 (ms) | p99 (ms) | non-2xx | RSS (MiB) |",
-    "|---|---:|---:|---:|---:|---:|",
-    ...r.load.map(
-      (l) =>
-        `| ${l.target} | ${l.reqPerSec.toFixed(0)} | ${l.p50Ms} | ${l.p99Ms} | ${l.non2xx} | ${l.rssMiB ?? "–"} |`,
-    ),
+    `One-row POST /api/v1/predict, autocannon ${r.durationSec} s × ${r.connections} connections on loopback, ${r.rounds} alternating rounds (log off, log on, …, log off: each log-on run between two log-off runs) after a ${r.warmupSec} s warm-up per server; latency percentiles from per-response times. Load average (1/5/15 min) at start ${r.loadAvg.start.join(" ")}, at end ${r.loadAvg.end.join(" ")} (2 cores shared with the load generator).`,
     "",
+    "| server | req/s | p50 (ms) | p99 (ms) | p99.9 (ms) | non-2xx | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...r.peak.off.map((l, i) => row({ ...l, target: `${l.target} (round ${i + 1})` })),
+    ...r.peak.on.map((l, i) => row({ ...l, target: `${l.target} (round ${i + 1})` })),
+    ...r.halfPeak.map(row),
+    ...r.reference.map(row),
+    "",
+    `- Peak throughput medians: log off **${r.peak.offMedianReqPerSec} req/s**, log on **${r.peak.onMedianReqPerSec} req/s**, on/off of the medians ${r.peak.ratioOnOffMedians.toFixed(3)}; each log-on run / mean of the log-off runs around it: ${r.peak.roundRatios.join(", ")}, median **${r.peak.ratioOnOff.toFixed(3)}**.`,
+    r.log.stats
+      ? `- Prediction log (log-on server, after its graceful shutdown): ${r.log.rowsPredicted} rows predicted, ${r.log.stats.written} written, ${r.log.stats.dropped} dropped, ${r.log.stats.rejected} rejected, ${r.log.stats.flushes} flushes.`
+      : "- Prediction log: stats not received from the log-on server.",
     ...r.batch.map(
       (b) =>
-        `- ${b.target}: ${b.rows}-row batch round trip p50 ${b.roundTripP50Ms} ms${b.serverP50Ms !== undefined ? `, server time (Server-Timing) p50 ${b.serverP50Ms} ms` : ""}.`,
+        `- ${b.target}: ${b.rows}-row batch (dataset rows), round trip p50 ${b.roundTripP50Ms} ms${
+          b.serverP50Ms !== undefined
+            ? `, server time (Server-Timing total) p50 ${b.serverP50Ms} ms / p90 ${b.serverP90Ms} ms; stages p50 ${Object.entries(
+                b.stagesP50Ms ?? {},
+              )
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}`
+            : ""
+        }.`,
     ),
-    ours && ref
-      ? `- Throughput ratio ours / FastAPI: **${(ours.reqPerSec / ref.reqPerSec).toFixed(2)}×**.`
-      : "",
+    ...(r.oneRow
+      ? [
+          `- One-row requests one at a time (log off, ${r.oneRow.requests} requests): round trip p50 ${r.oneRow.roundTripP50Ms} ms, server time p50 ${r.oneRow.serverP50Ms} ms; stages p50 ${Object.entries(
+            r.oneRow.stagesP50Ms ?? {},
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}.`,
+        ]
+      : []),
+    ...r.memory.map(
+      (x) => `- RSS ${x.target}: ${x.rssMiB ?? "–"} MiB after the load (peak ${x.peakRssMiB ?? "–"} MiB).`,
+    ),
+    "",
+    "| issue | goal | measured | verdict |",
+    "|---|---|---|---|",
+    ...r.goals.map((g) => `| ${g.issue} | ${g.goal} | ${g.value} | ${mark(g)} |`),
+    "",
     ...r.notes.map((n) => `- Note: ${n}.`),
-  ].join("\n");
+  ]
+    .filter((l, i, a) => !(l === "" && a[i - 1] === ""))
+    .join("\n");
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -350,18 +977,30 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = argv.indexOf(f);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  const int = (f: string) => {
+    const v = get(f);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1) {
+      console.error(`${f} must be a positive integer, got ${JSON.stringify(v)}`);
+      process.exit(2);
+    }
+    return Number(v);
+  };
   const res = await benchServe({
-    durationSec: get("--duration") ? Number(get("--duration")) : undefined,
-    connections: get("--connections") ? Number(get("--connections")) : undefined,
+    durationSec: int("--duration"),
+    connections: int("--connections"),
+    rounds: int("--rounds"),
+    warmupSec: int("--warmup"),
     modelFile: get("--model-file"),
-    decoderModule: get("--decoder-module"),
+    home: get("--home"),
+    trainHome: get("--train-home"),
+    testServable: argv.includes("--test-servable"),
     reference: !argv.includes("--no-reference"),
+    python: get("--python"),
+    batchRows: int("--batch-rows"),
+    batchRequests: int("--batch-requests"),
     logLevel: get("--log-level"),
   });
   if (argv.includes("--json")) process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
-  else {
-    console.table(res.load);
-    console.table(res.batch.map((b) => ({ ...b, stagesP50Ms: JSON.stringify(b.stagesP50Ms ?? {}) })));
-    for (const n of res.notes) console.log(`note: ${n}`);
-  }
+  else process.stdout.write(`${res.markdown}\n`);
 }

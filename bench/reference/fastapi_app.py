@@ -5,8 +5,9 @@
 POST /api/v1/predict       `async def` handler (as the reference)
 POST /api/v1/predict_sync  `def` handler (runs in the threadpool)
 GET  /health
-The model is a pickled scikit-learn GradientBoostingRegressor written by train_model.py (trained at startup
-if the pickle is missing).
+The model is a pickled scikit-learn regressor written by train_model.py (by default a GradientBoostingRegressor;
+the serving benchmark passes the family and hyperparameters of the model our server serves); trained at startup
+with the defaults if the pickle is missing.
 """
 import os
 import pickle

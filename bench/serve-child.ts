@@ -1,0 +1,90 @@
+/**
+ * Child-process server for the serving benchmark (bench/serve.ts): serves one model file with `startServer`,
+ * optionally with the prediction log on, and reports the log's counters when it is stopped.
+ *
+ *   node --import tsx bench/serve-child.ts --model-file PATH [--servable bundle|test] [--monitoring on|off]
+ *        [--log-db PATH] [--port 0] [--log-level warn]
+ *
+ * --servable bundle (default): the file is a ModelBundle (the pipeline's FeaturePipeline + model + intervals),
+ *   decoded by the production decoder (registerBundleDecoder); test: the linear test servable (test/helpers).
+ * --monitoring on: every served prediction is queued on a PredictionLog at --log-db (default: a
+ *   monitoring.db next to the model file), exactly as `mlops serve` does with monitoring enabled (no periodic
+ *   monitoring pass, no reference profile).
+ * stdout: `LISTENING <port>` once listening; on SIGTERM/SIGINT the server drains (which flushes and closes the
+ * log) and `LOGSTATS {"log": PredictionLog.stats() | null, "rowsPredicted": N}` is printed before exit 0
+ * (N = rows predicted by the server, from its model_predictions_total counter).
+ */
+import { dirname, join } from "node:path";
+import { loadContract } from "../src/data/contract.ts";
+import { PredictionLog } from "../src/monitoring/prediction-log.ts";
+import { startServer } from "../src/serving/app.ts";
+import { registerDecoder } from "../src/serving/decoders.ts";
+import { registerBundleDecoder } from "../src/serving/registry-source.ts";
+import { fileSource } from "../src/serving/sources.ts";
+
+const CONTRACT_PATH = "config/datasets/california_housing.yaml";
+
+const args = process.argv.slice(2);
+const get = (flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+function fail(msg: string): never {
+  process.stderr.write(`bench/serve-child: ${msg}\n`);
+  process.exit(2);
+}
+
+const modelFile = get("--model-file") ?? fail("--model-file PATH is required");
+const servable = get("--servable") ?? "bundle";
+const monitoringFlag = get("--monitoring") ?? "off";
+if (monitoringFlag !== "on" && monitoringFlag !== "off")
+  fail(`--monitoring must be on or off, got ${JSON.stringify(monitoringFlag)}`);
+const port = Number(get("--port") ?? 0);
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  fail(`--port must be an integer in [0, 65535], got ${JSON.stringify(get("--port"))}`);
+
+if (servable === "bundle") registerBundleDecoder();
+else if (servable === "test") {
+  const { decodeTestServable } = await import("../test/helpers/servable.ts");
+  registerDecoder(decodeTestServable, "test-servable");
+} else fail(`--servable must be bundle or test, got ${JSON.stringify(servable)}`);
+
+const log =
+  monitoringFlag === "on"
+    ? new PredictionLog({ path: get("--log-db") ?? join(dirname(modelFile), "monitoring.db") })
+    : null;
+
+const server = await startServer({
+  contract: loadContract(CONTRACT_PATH),
+  sources: [fileSource({ path: modelFile })],
+  port,
+  logLevel: get("--log-level") ?? "warn",
+  handleSignals: true,
+  exitOnSignal: false,
+  waitForModel: true,
+  ...(log ? { monitoring: { log, reference: async () => null, intervalMs: 0 } } : {}),
+});
+if (!server.app.mlops.manager.current) {
+  process.stderr.write(`bench/serve-child: no model loaded from ${modelFile}\n`);
+  await server.close();
+  process.exit(1);
+}
+
+const onStop = () => {
+  // startServer's own handler (registered first) starts the drain; close() returns that same drain
+  server
+    .close()
+    .then(async () => {
+      const rows = await server.app.mlops.metrics.predictionsTotal.get();
+      const rowsPredicted = rows.values.reduce((a, v) => a + v.value, 0);
+      const line = JSON.stringify({ log: log ? log.stats() : null, rowsPredicted });
+      process.stdout.write(`LOGSTATS ${line}\n`, () => process.exit(0));
+    })
+    .then(undefined, (err) => {
+      process.stderr.write(`bench/serve-child: shutdown failed: ${String(err)}\n`);
+      process.exit(1);
+    });
+};
+process.once("SIGTERM", onStop);
+process.once("SIGINT", onStop);
+process.stdout.write(`LISTENING ${server.port}\n`);
