@@ -16,5 +16,5 @@ it("serve: option parsing and usage errors", async () => {
     /--port must be an integer/,
   );
   await assert.rejects(runServe({ port: 0 }), /give --model-file PATH and\/or --model-url URL/);
-  await assert.rejects(runServe({ port: 0, modelUrl: "ftp://x/y" }), /only http: and https:/);
+  await assert.rejects(runServe({ port: 0, modelUrl: "ftp://x/y" }), /only http:, https: and s3: are supported/);
 });

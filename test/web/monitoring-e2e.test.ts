@@ -189,8 +189,15 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
     assert.match(await html.text(), /median_income/);
 
     const before = summaryWindows.length;
+    // the link follows the window at once; the summary request is sent by an effect just after: wait for it
+    const summaryFor = (w: string) =>
+      page.waitForRequest(
+        (r) => r.url().includes("/api/v1/monitoring/summary") && r.url().includes(`window=${w}`),
+      );
     await page.getByRole("button", { name: "last 1 hour" }).focus();
+    const req1h = summaryFor("1h");
     await page.keyboard.press("Enter");
+    await req1h;
     await page.locator('#drift-report-link[href*="window=1h&"]').waitFor();
     assert.equal(
       await page.getByRole("button", { name: "last 1 hour" }).getAttribute("aria-pressed"),
@@ -203,7 +210,9 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
     assert.ok(summaryWindows.slice(before).includes("1h"), `requested windows ${summaryWindows}`);
     await page.keyboard.press("Tab");
     await page.keyboard.press("Tab");
+    const req7d = summaryFor("7d");
     await page.keyboard.press("Enter");
+    await req7d;
     await page.locator('#drift-report-link[href*="window=7d&"]').waitFor();
     assert.ok(summaryWindows.includes("7d"));
     assert.equal(
