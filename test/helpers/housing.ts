@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fromRows } from "../../src/ml/types.ts";
 import type { Matrix } from "../../src/ml/types.ts";
+import { fromRows } from "../../src/ml/types.ts";
 
 export const HOUSING_CSV = fileURLToPath(new URL("../../data/california_housing.csv", import.meta.url));
 

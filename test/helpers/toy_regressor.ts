@@ -5,8 +5,8 @@
  * stored mean) gives bit-for-bit the model a direct fit would give. Importing this module registers the kind
  * "ToyEnsembleRegressor" (workers import it through the pool's `modules` option).
  */
-import { Rng, deriveSeed } from "../../src/data/prng.ts";
-import { largerOrNull, larger, registerRegressorKind, smaller } from "../../src/ml/registry.ts";
+import { deriveSeed, Rng } from "../../src/data/prng.ts";
+import { larger, largerOrNull, registerRegressorKind, smaller } from "../../src/ml/registry.ts";
 import type { Matrix, ModelState, Params, Regressor } from "../../src/ml/types.ts";
 import { MLInputError } from "../../src/ml/types.ts";
 

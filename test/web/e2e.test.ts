@@ -1,36 +1,26 @@
 /** Browser end-to-end tests of the dashboard (playwright-core + Debian chromium). */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { loadContract } from "../../src/data/contract.ts";
 import { train } from "../../src/pipeline/pipeline.ts";
-import { createApp, type ServingApp } from "../../src/serving/app.ts";
-import { dashboardPlugin, dashboardRootHook } from "../../src/serving/dashboard.ts";
+import { type RunningServer, startServer } from "../../src/serving/app.ts";
 import { registrySource } from "../../src/serving/registry-source.ts";
+import { BROWSER_SKIP, launchChromium, SHOTS } from "../helpers/browser.ts";
 import { fastConfig, writeSample } from "../helpers/pipeline.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CHROMIUM = "/usr/bin/chromium";
-const DIST = join(ROOT, "web", "dist", "index.html");
-const SHOTS = join(ROOT, "test-artifacts", "screenshots");
 const CONTRACT = loadContract(join(ROOT, "config", "datasets", "california_housing.yaml"));
-const skip = !existsSync(CHROMIUM)
-  ? "chromium not installed (apt-get install chromium)"
-  : !existsSync(DIST)
-    ? "web/dist not built (npm run build:web)"
-    : false;
+const skip = BROWSER_SKIP;
 
 describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "dash-e2e-"));
   const home = join(dir, "home");
   const csv = join(dir, "sample.csv");
-  let app: ServingApp;
-  let front: FastifyInstance;
+  let server: RunningServer;
   let browser: Browser;
   let page: Page;
   let base = "";
@@ -39,67 +29,34 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
   before(async () => {
     writeSample(csv, 1200, 11);
     await train({ loaded: fastConfig(csv, home, ["promote.min_r2=0.0", "promote.max_mape=100"]), nJobs: 1 });
-    app = await createApp({
+    server = await startServer({
       contract: CONTRACT,
       sources: [registrySource({ home, name: "housing_price_model", alias: "production" })],
+      host: "127.0.0.1",
+      port: 0,
       adminApiKey: "right-key",
       logLevel: "silent",
+      handleSignals: false,
+      dashboard: {
+        home,
+        contract: CONTRACT,
+        modelName: "housing_price_model",
+        dataPath: csv,
+        adminApiKey: "right-key",
+      },
     });
-    // createApp() returns a ready instance, so the dashboard is mounted on a front server that forwards
-    // every other route to the serving app (the lead wires the plugin inside createApp instead).
-    front = Fastify({ logger: false });
-    front.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-    front.addHook("onRequest", dashboardRootHook());
-    await front.register(dashboardPlugin, {
-      home,
-      contract: CONTRACT,
-      modelName: "housing_price_model",
-      adminApiKey: "right-key",
-      dataPath: csv,
-    });
-    front.all("/*", async (req, reply) => {
-      const r = await app.inject({
-        method: req.method as "GET",
-        url: req.url,
-        headers: req.headers,
-        payload: req.body as Buffer | undefined,
-      });
-      reply.code(r.statusCode);
-      for (const [k, v] of Object.entries(r.headers))
-        if (v !== undefined && k !== "content-length" && k !== "transfer-encoding" && k !== "connection")
-          reply.header(k, v);
-      return reply.send(r.rawPayload);
-    });
-    front.get("/", async (req, reply) => {
-      const r = await app.inject({ method: "GET", url: "/", headers: req.headers });
-      return reply.code(r.statusCode).type("application/json").send(r.rawPayload);
-    });
-    await front.listen({ host: "127.0.0.1", port: 0 });
-    base = `http://127.0.0.1:${(front.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    base = server.url;
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on("console", (m) => {
       // the refused promotion answers 403 on purpose; Chromium logs every non-2xx fetch
       if (m.type() === "error" && !/status of 403/.test(m.text())) consoleErrors.push(m.text());
     });
     page.on("pageerror", (e) => consoleErrors.push(String(e)));
-    mkdirSync(SHOTS, { recursive: true });
   });
   after(async () => {
     await browser?.close();
-    await front?.close();
-    await app?.close();
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

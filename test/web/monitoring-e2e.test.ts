@@ -6,11 +6,11 @@
  * link the HTML drift report, stay within a phone-width viewport, and explain a missing reference profile.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { contractTypes, loadContract } from "../../src/data/contract.ts";
 import { readTable } from "../../src/data/io.ts";
 import { DEFAULT_ALERT_RULES } from "../../src/monitoring/alerts.ts";
@@ -18,22 +18,16 @@ import { PredictionLog } from "../../src/monitoring/prediction-log.ts";
 import { train } from "../../src/pipeline/pipeline.ts";
 import { type RunningServer, startServer } from "../../src/serving/app.ts";
 import { registryReferenceProfile, registrySource } from "../../src/serving/registry-source.ts";
+import { BROWSER_SKIP, launchChromium, SHOTS } from "../helpers/browser.ts";
 import { fastConfig, writeSample } from "../helpers/pipeline.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CHROMIUM = "/usr/bin/chromium";
-const DIST = join(ROOT, "web", "dist", "index.html");
-const SHOTS = join(ROOT, "test-artifacts", "screenshots");
 const CONTRACT = loadContract(join(ROOT, "config", "datasets", "california_housing.yaml"));
 const MODEL = "housing_price_model";
 const INPUTS = CONTRACT.columns.map((c) => c.name).filter((n) => n !== CONTRACT.target);
 const N_PRED = 300;
 const N_FEEDBACK = 100;
-const skip = !existsSync(CHROMIUM)
-  ? "chromium not installed (apt-get install chromium)"
-  : !existsSync(DIST)
-    ? "web/dist not built (npm run build:web)"
-    : false;
+const skip = BROWSER_SKIP;
 
 describe("Monitoring page on a monitored server, in a real browser", { skip, timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "mon-e2e-"));
@@ -112,18 +106,7 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
     assert.equal(fb.status, 200);
     assert.equal(((await fb.json()) as { counts: { created: number } }).counts.created, N_FEEDBACK);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
@@ -134,7 +117,6 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
       if (u.pathname === "/api/v1/monitoring/summary")
         summaryWindows.push(u.searchParams.get("window") ?? "");
     });
-    mkdirSync(SHOTS, { recursive: true });
   });
   after(async () => {
     await browser?.close();
