@@ -11,13 +11,11 @@
  * The process drains and exits 0 on SIGTERM/SIGINT.
  */
 import type { Command } from "commander";
+import { datasetContractPath, type LoadedConfig, resolveHome } from "../../config/load.ts";
 import { loadContract } from "../../data/contract.ts";
-import { type RunningServer, startServer } from "../../serving/app.ts";
-import { fileSource, urlSource } from "../../serving/sources.ts";
-import type { ModelDecoder, ModelSource } from "../../serving/types.ts";
-import { type LoadedConfig, datasetContractPath, resolveHome } from "../../config/load.ts";
 import { PredictionLog } from "../../monitoring/prediction-log.ts";
 import { monitoringSettings } from "../../monitoring/settings.ts";
+import { type RunningServer, startServer } from "../../serving/app.ts";
 import type { DashboardOptions } from "../../serving/dashboard.ts";
 import type { ServingMonitoringOptions } from "../../serving/monitoring.ts";
 import {
@@ -25,7 +23,9 @@ import {
   registryReferenceProfile,
   registrySource,
 } from "../../serving/registry-source.ts";
-import { UsageError, globalOptions, info } from "../util.ts";
+import { fileSource, urlSource } from "../../serving/sources.ts";
+import type { ModelDecoder, ModelSource } from "../../serving/types.ts";
+import { globalOptions, info, UsageError } from "../util.ts";
 import { loadConfigForCli } from "./config.ts";
 
 export interface ServeOptions {
@@ -52,7 +52,7 @@ export interface ServeOptions {
   monitoring?: ServingMonitoringOptions;
   /** The web dashboard (commander sets false for --no-dashboard). */
   dashboard?: DashboardOptions | boolean;
-  /** commander: --no-monitoring */
+  /** false = no monitoring (--no-monitoring) */
   monitor?: boolean;
 }
 
@@ -85,7 +85,7 @@ export async function runServe(opts: ServeOptions): Promise<RunningServer> {
     bodyLimit: opts.bodyLimit,
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? "info",
     waitForModel: true,
-    ...(opts.monitoring && opts.monitor !== false ? { monitoring: opts.monitoring } : {}),
+    ...(typeof opts.monitoring === "object" && opts.monitor !== false ? { monitoring: opts.monitoring } : {}),
     ...(typeof opts.dashboard === "object" ? { dashboard: { ...opts.dashboard, adminApiKey } } : {}),
   });
 }
@@ -184,14 +184,27 @@ export function registerServeCommand(program: Command, deps: { sources?: ServeSo
     .option("--log-level <level>", "pino log level (default: serve.log_level)")
     .option("--no-monitoring", "no prediction log, feedback or drift routes (monitoring.enabled=false)")
     .option("--no-dashboard", "do not serve the web dashboard")
-    .action(async (overrides: string[], o: ServeOptions, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const extra = deps.sources ? await deps.sources(o) : [];
-      const opts = serveOptionsFromConfig(loadConfigForCli(g, overrides), { ...o, sources: extra });
-      const running = await runServe(opts);
-      info(
-        `serving on ${running.url} (${opts.dashboard ? `dashboard ${running.url}/ui/, ` : ""}API docs ${running.url}/docs)`,
-        g,
-      );
-    });
+    .action(
+      async (
+        overrides: string[],
+        raw: Omit<ServeOptions, "monitoring"> & { monitoring?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        // commander gives --no-monitoring as `monitoring: false` (default true); ServeOptions.monitoring is the
+        // options object, so the flag travels as `monitor`
+        const { monitoring: monitoringFlag, ...o } = raw;
+        const extra = deps.sources ? await deps.sources(o) : [];
+        const opts = serveOptionsFromConfig(loadConfigForCli(g, overrides), {
+          ...o,
+          monitor: monitoringFlag !== false,
+          sources: extra,
+        });
+        const running = await runServe(opts);
+        info(
+          `serving on ${running.url} (${opts.dashboard ? `dashboard ${running.url}/ui/, ` : ""}API docs ${running.url}/docs)`,
+          g,
+        );
+      },
+    );
 }
