@@ -36,8 +36,9 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { parse as parseCsv } from "csv-parse/sync";
 import { loadConfig, resolveHome } from "../src/config/load.ts";
+import { contractTypes, loadContract } from "../src/data/contract.ts";
+import { readTable } from "../src/data/io.ts";
 import { Rng } from "../src/data/prng.ts";
 import { ModelBundle } from "../src/features/bundle.ts";
 import { train } from "../src/pipeline/pipeline.ts";
@@ -347,34 +348,17 @@ async function loadRun(
 }
 
 /** `n` rows of the dataset (seeded sample, missing total_bedrooms sent as null), as request instances. */
-function datasetRows(n: number, seed = 42): Record<string, unknown>[] {
-  const rows = parseCsv(readFileSync(DATA_CSV), { columns: true, skip_empty_lines: true }) as Record<
-    string,
-    string
-  >[];
-  const numeric = [
-    "longitude",
-    "latitude",
-    "housing_median_age",
-    "total_rooms",
-    "total_bedrooms",
-    "population",
-    "households",
-    "median_income",
-  ];
-  const idx = new Rng(seed).permutation(rows.length);
-  const out: Record<string, unknown>[] = [];
-  for (let k = 0; k < n; k++) {
-    const r = rows[idx[k % rows.length]];
-    const inst: Record<string, unknown> = { ocean_proximity: r.ocean_proximity };
-    for (const c of numeric) inst[c] = r[c] === "" ? null : Number(r[c]);
-    out.push(inst);
-  }
-  return out;
+/** `n` dataset rows (seeded order, cycling) as request instances: the contract's input columns, as read by readTable. */
+async function datasetRows(n: number, seed = 42): Promise<Record<string, unknown>[]> {
+  const contract = loadContract(join(REPO, "config", "datasets", "california_housing.yaml"));
+  const inputs = contract.columns.map((c) => c.name).filter((c) => c !== contract.target);
+  const frame = (await readTable(DATA_CSV, { types: contractTypes(contract) })).frame.select(inputs);
+  const idx = new Rng(seed).permutation(frame.nRows);
+  return Array.from({ length: n }, (_, k) => frame.row(idx[k % frame.nRows]));
 }
 
 async function batchProbe(target: string, url: string, rows: number, n: number): Promise<BatchResult> {
-  const body = JSON.stringify({ instances: datasetRows(rows) });
+  const body = JSON.stringify({ instances: await datasetRows(rows) });
   const rtt: number[] = [];
   const server: number[] = [];
   const stages: Record<string, number[]> = {};

@@ -57,32 +57,13 @@ export function feedbackFrame(
     const kind = c.type === "categorical" ? "categorical" : "numeric";
     if (labelled.inputs.has(c.name)) {
       const col = labelled.inputs.col(c.name);
-      if (col.kind === kind) return col;
-      if (kind === "numeric" && col.kind === "categorical") {
-        const v = new Float64Array(n);
-        for (let i = 0; i < n; i++) v[i] = col.codes[i] < 0 ? Number.NaN : Number(col.levels[col.codes[i]]);
-        return numericColumn(c.name, v);
+      // serving logs each input with the contract's kind; anything else is a foreign log
+      if (col.kind !== kind) {
+        throw new Error(
+          `retrain: logged column '${c.name}' is ${col.kind}, but the contract '${contract.name}' declares it ${kind}`,
+        );
       }
-      if (col.kind === "numeric") {
-        const levels: string[] = [];
-        const index = new Map<string, number>();
-        const codes = new Int32Array(n);
-        for (let i = 0; i < n; i++) {
-          const x = col.values[i];
-          if (Number.isNaN(x)) codes[i] = -1;
-          else {
-            const s = String(x);
-            let k = index.get(s);
-            if (k === undefined) {
-              k = levels.length;
-              levels.push(s);
-              index.set(s, k);
-            }
-            codes[i] = k;
-          }
-        }
-        return categoricalColumn(c.name, codes, levels);
-      }
+      return col;
     }
     return kind === "numeric"
       ? numericColumn(c.name, new Float64Array(n).fill(Number.NaN))

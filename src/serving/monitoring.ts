@@ -131,15 +131,19 @@ export function registerMonitoring(
     if (!cur) throw new ApiError(503, "no model loaded");
     return cur.model;
   };
-  const referenceFor = async (name: string, version: string): Promise<ReferenceProfile> => {
+  /** The reference profile of a version, looked up once (a failed lookup is retried next time). */
+  const profileFor = (name: string, version: string): Promise<ReferenceProfile | null> => {
     const key = `${name}\u0000${version}`;
     let p = profiles.get(key);
     if (!p) {
       p = opts.reference({ name, version });
       profiles.set(key, p);
-      p.catch(() => profiles.delete(key)); // retry a failed lookup next time
+      p.catch(() => profiles.delete(key));
     }
-    const prof = await p;
+    return p;
+  };
+  const referenceFor = async (name: string, version: string): Promise<ReferenceProfile> => {
+    const prof = await profileFor(name, version);
     if (!prof) {
       throw new ApiError(
         404,
@@ -177,9 +181,7 @@ export function registerMonitoring(
   const feedbackError = (e: unknown, loc: (string | number)[]): never => {
     if (e instanceof NotFoundError) throw new ApiError(404, e.message);
     if (e instanceof ValidationError) {
-      throw new ApiError(422, e.message, [
-        { loc: [...loc, e.field], msg: e.message, type: "value_error" },
-      ]);
+      throw new ApiError(422, e.message, [{ loc: [...loc, e.field], msg: e.message, type: "value_error" }]);
     }
     throw e;
   };
@@ -326,7 +328,7 @@ export function registerMonitoring(
       if (!cur) return null;
       const at = new Date(ctx.clock()).toISOString();
       try {
-        const reference = await opts.reference({ name: cur.model.name, version: cur.model.version });
+        const reference = await profileFor(cur.model.name, cur.model.version);
         if (!reference) {
           metrics.updateLog(log.stats());
           last = { at, result: null, error: `no reference profile for version ${cur.model.version}` };

@@ -18,10 +18,11 @@ import { monitoringSettings } from "../../src/monitoring/settings.ts";
 import { type TrainResult, train } from "../../src/pipeline/pipeline.ts";
 import type { RegisterOutput } from "../../src/pipeline/steps/register.ts";
 import type { SplitOutput } from "../../src/pipeline/steps/split.ts";
-import { type RunningServer, startServer } from "../../src/serving/app.ts";
-import { registryReferenceProfile, registrySource } from "../../src/serving/registry-source.ts";
+import type { RunningServer } from "../../src/serving/app.ts";
+import { registryReferenceProfile } from "../../src/serving/registry-source.ts";
 import { openTracking } from "../../src/tracking/index.ts";
 import { fastConfig, writeSample } from "../helpers/pipeline.ts";
+import { startRegistryServer } from "../helpers/registry-server.ts";
 
 const CONTRACT = loadContract(
   join(import.meta.dirname, "..", "..", "config", "datasets", "california_housing.yaml"),
@@ -61,14 +62,7 @@ describe("monitoring in serving (pipeline-trained model)", { timeout: 900_000 },
     yTest = Float64Array.from(table.take(split.test).numeric(CONTRACT.target));
     const s = monitoringSettings(loaded().config, home);
     log = new PredictionLog({ ...s.log, flushIntervalMs: 50 });
-    server = await startServer({
-      contract: CONTRACT,
-      sources: [registrySource({ home, name: MODEL, alias: "production" })],
-      host: "127.0.0.1",
-      port: 0,
-      logLevel: "silent",
-      handleSignals: false,
-      defaultMetrics: false,
+    server = await startRegistryServer(home, {
       monitoring: {
         log,
         reference: ({ name, version }) => registryReferenceProfile(home, name, version),

@@ -16,10 +16,11 @@ import { readTable } from "../../src/data/io.ts";
 import { DEFAULT_ALERT_RULES } from "../../src/monitoring/alerts.ts";
 import { PredictionLog } from "../../src/monitoring/prediction-log.ts";
 import { train } from "../../src/pipeline/pipeline.ts";
-import { type RunningServer, startServer } from "../../src/serving/app.ts";
-import { registryReferenceProfile, registrySource } from "../../src/serving/registry-source.ts";
+import type { RunningServer } from "../../src/serving/app.ts";
+import { registryReferenceProfile } from "../../src/serving/registry-source.ts";
 import { BROWSER_SKIP, launchChromium, SHOTS } from "../helpers/browser.ts";
 import { fastConfig, writeSample } from "../helpers/pipeline.ts";
+import { startRegistryServer } from "../helpers/registry-server.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CONTRACT = loadContract(join(ROOT, "config", "datasets", "california_housing.yaml"));
@@ -44,14 +45,7 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
     writeSample(csv, 1200, 11);
     await train({ loaded: fastConfig(csv, home, ["promote.min_r2=0.0", "promote.max_mape=100"]), nJobs: 1 });
     const dashboard = { home, contract: CONTRACT, modelName: MODEL, dataPath: csv };
-    server = await startServer({
-      contract: CONTRACT,
-      sources: [registrySource({ home, name: MODEL, alias: "production" })],
-      host: "127.0.0.1",
-      port: 0,
-      logLevel: "silent",
-      handleSignals: false,
-      defaultMetrics: false,
+    server = await startRegistryServer(home, {
       monitoring: {
         log: new PredictionLog({ home, flushIntervalMs: 50 }),
         reference: ({ name, version }) => registryReferenceProfile(home, name, version),
@@ -61,14 +55,7 @@ describe("Monitoring page on a monitored server, in a real browser", { skip, tim
       dashboard,
     });
     // the same model without a reference profile (e.g. loaded from a file): the page must explain the 404
-    noRef = await startServer({
-      contract: CONTRACT,
-      sources: [registrySource({ home, name: MODEL, alias: "production" })],
-      host: "127.0.0.1",
-      port: 0,
-      logLevel: "silent",
-      handleSignals: false,
-      defaultMetrics: false,
+    noRef = await startRegistryServer(home, {
       monitoring: {
         log: new PredictionLog({ home: join(dir, "noref-home"), flushIntervalMs: 50 }),
         reference: async () => null,
