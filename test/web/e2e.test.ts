@@ -67,25 +67,38 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
     assert.equal(((await json.json()) as { docs_url: string }).docs_url, "/docs");
   });
 
-  it("first load of every page is under 1 s (cold cache; data requests reported too)", async () => {
+  it("first load of every page is under 1 s (cold browser cache, median of 3; data requests reported)", async () => {
+    // One page load in a fresh context: the load event and the end of the page's last request, both relative
+    // to navigation start. Each context has an empty cache; the browser process itself is warmed first,
+    // because its own start-up (renderer process, first compile) is not the page's load time.
+    const loadOnce = async (id: string) => {
+      const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      try {
+        const p = await ctx.newPage();
+        await p.goto(`${base}/ui/#${id}`, { waitUntil: "load" });
+        await p.locator("section.card").first().waitFor();
+        await p.waitForLoadState("networkidle").catch(() => {});
+        return JSON.parse(
+          (await p.evaluate(
+            "JSON.stringify({ load: performance.getEntriesByType('navigation')[0].loadEventEnd, data: Math.max(0, ...performance.getEntriesByType('resource').map((r) => r.responseEnd)) })",
+          )) as string,
+        ) as { load: number; data: number };
+      } finally {
+        await ctx.close();
+      }
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    await loadOnce("predict"); // warm the browser process
     const times: Record<string, { load: number; data: number }> = {};
     for (const id of ["predict", "batch", "experiments", "models", "monitoring"]) {
-      const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-      const p = await ctx.newPage();
-      await p.goto(`${base}/ui/#${id}`, { waitUntil: "load" });
-      await p.locator("section.card").first().waitFor();
-      await p.waitForLoadState("networkidle").catch(() => {});
-      // relative to navigation start: the load event, and the end of the last request the page made
-      const t = JSON.parse(
-        (await p.evaluate(
-          "JSON.stringify({ load: performance.getEntriesByType('navigation')[0].loadEventEnd, data: Math.max(0, ...performance.getEntriesByType('resource').map((r) => r.responseEnd)) })",
-        )) as string,
-      ) as { load: number; data: number };
-      times[id] = { load: Math.round(t.load), data: Math.round(t.data) };
-      assert.ok(t.load < 1000, `${id}: load event at ${t.load} ms`);
-      await ctx.close();
+      const runs = [await loadOnce(id), await loadOnce(id), await loadOnce(id)];
+      times[id] = {
+        load: Math.round(median(runs.map((r) => r.load))),
+        data: Math.round(median(runs.map((r) => r.data))),
+      };
+      assert.ok(times[id].load < 1000, `${id}: load event at ${times[id].load} ms (median of 3)`);
     }
-    console.log(`# first load per page, ms after navigation start: ${JSON.stringify(times)}`);
+    console.log(`# first load per page (median of 3), ms after navigation start: ${JSON.stringify(times)}`);
   });
 
   it("submits a prediction and shows price, interval, version and map", async () => {
