@@ -206,60 +206,78 @@ export class FeaturePipeline {
     return this.categoryStrings(frame, name).map((v) => v ?? this.catFill[k]);
   }
 
+  /**
+   * Output columns in order: numeric inputs, ratios, one-hot blocks, geo cluster + RBF similarities, spatial lag.
+   * Each block is written straight into the row-major output (one pass per block, no per-cell callbacks): serving
+   * runs this for every request.
+   */
   private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[], training = false): Matrix {
     const n = frame.nRows;
-    const blocks: { names: string[]; get: (i: number, j: number) => number }[] = [];
-    blocks.push({ names: [...this.inputs.numeric], get: (i, j) => imputed.data[i * imputed.cols + j] });
-    if (ratios.length) {
-      blocks.push({
-        names: this.ratioSpecs.map((r) => r.name),
-        get: (i, j) => {
-          const v = ratios[j][i];
-          return Number.isFinite(v) ? v : this.ratioFill[j];
-        },
-      });
+    const oneHots = this.encoders.map((enc, k) =>
+      enc.transform(this.filledCategories(frame, this.inputs.categorical[k], k)),
+    );
+    let names = this.featureNames;
+    if (!this.fitted || training || names.length === 0) {
+      names = [...this.inputs.numeric, ...this.ratioSpecs.map((r) => r.name)];
+      for (const enc of this.encoders) names.push(...enc.getFeatureNamesOut());
+      if (this.kmeans)
+        names.push("geo_cluster", ...Array.from({ length: this.kmeans.nClusters }, (_, c) => `geo_sim_${c}`));
+      if (this.neighbors) names.push("geo_neighbor_target");
+      this.featureNames = names;
     }
-    this.encoders.forEach((enc, k) => {
-      const oh = enc.transform(this.filledCategories(frame, this.inputs.categorical[k], k));
-      blocks.push({ names: enc.getFeatureNamesOut(), get: (i, j) => oh.data[i * oh.cols + j] });
-    });
-    if (this.kmeans) {
-      const ll = this.latLon(imputed);
-      const labels = this.kmeans.predict(ll);
-      const centers = this.kmeans.clusterCenters_!;
-      const k = this.kmeans.nClusters;
-      const gamma = this.options.geo!.gamma;
-      const sims = new Float64Array(n * k);
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < k; c++) {
-          const d0 = ll.data[2 * i] - centers[2 * c],
-            d1 = ll.data[2 * i + 1] - centers[2 * c + 1];
-          sims[i * k + c] = Math.exp(-gamma * (d0 * d0 + d1 * d1));
-        }
-      }
-      blocks.push({ names: ["geo_cluster"], get: (i) => labels[i] });
-      blocks.push({
-        names: Array.from({ length: k }, (_, c) => `geo_sim_${c}`),
-        get: (i, c) => sims[i * k + c],
-      });
-    }
-    if (this.neighbors) {
-      const idx = this.neighbors;
-      const ll = this.latLon(imputed);
-      const lag = new Float64Array(n);
-      for (let i = 0; i < n; i++) lag[i] = idx.query(ll.data[2 * i], ll.data[2 * i + 1], training ? i : -1);
-      blocks.push({ names: ["geo_neighbor_target"], get: (i) => lag[i] });
-    }
-    const names = blocks.flatMap((b) => b.names);
     const m = names.length;
     const data = new Float64Array(n * m);
-    let off = 0;
-    for (const b of blocks) {
-      const w = b.names.length;
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * m + off + j] = b.get(i, j);
+    // numeric inputs (imputed)
+    const nn = imputed.cols;
+    const src = imputed.data;
+    for (let i = 0; i < n; i++) for (let j = 0; j < nn; j++) data[i * m + j] = src[i * nn + j];
+    let off = nn;
+    // ratios (non-finite → the training median)
+    for (let j = 0; j < ratios.length; j++, off++) {
+      const r = ratios[j];
+      const fill = this.ratioFill[j];
+      for (let i = 0; i < n; i++) {
+        const v = r[i];
+        data[i * m + off] = Number.isFinite(v) ? v : fill;
+      }
+    }
+    for (const oh of oneHots) {
+      const w = oh.cols;
+      const od = oh.data;
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * m + off + j] = od[i * w + j];
       off += w;
     }
-    this.featureNames = names;
+    if (this.kmeans || this.neighbors) {
+      const geo = this.contract.geo!;
+      const jl = this.inputs.numeric.indexOf(geo.latitude);
+      const jo = this.inputs.numeric.indexOf(geo.longitude);
+      if (jl < 0 || jo < 0)
+        throw new Error(`geo columns ${geo.latitude}/${geo.longitude} are not numeric inputs`);
+      if (this.kmeans) {
+        const labels = this.kmeans.predict(this.latLon(imputed));
+        const centers = this.kmeans.clusterCenters_!;
+        const k = this.kmeans.nClusters;
+        const gamma = this.options.geo!.gamma;
+        for (let i = 0; i < n; i++) {
+          const o = i * m + off;
+          const la = src[i * nn + jl];
+          const lo = src[i * nn + jo];
+          data[o] = labels[i];
+          for (let c = 0; c < k; c++) {
+            const d0 = la - centers[2 * c],
+              d1 = lo - centers[2 * c + 1];
+            data[o + 1 + c] = Math.exp(-gamma * (d0 * d0 + d1 * d1));
+          }
+        }
+        off += 1 + k;
+      }
+      if (this.neighbors) {
+        const idx = this.neighbors;
+        for (let i = 0; i < n; i++)
+          data[i * m + off] = idx.query(src[i * nn + jl], src[i * nn + jo], training ? i : -1);
+        off++;
+      }
+    }
     return matrix(n, m, data, names);
   }
 
@@ -285,7 +303,7 @@ export class FeaturePipeline {
     if (this.neighbors) {
       parts.neighbors = {
         kind: "GeoNeighborIndex",
-        params: { k: this.neighbors.k, cell: this.neighbors.cell },
+        params: { k: this.neighbors.k },
         meta: {},
         arrays: { lat: this.neighbors.lat, lon: this.neighbors.lon, target: this.neighbors.target },
       };
@@ -320,7 +338,6 @@ export class FeaturePipeline {
         Float64Array.from(nb.arrays.lon),
         Float64Array.from(nb.arrays.target),
         Number(nb.params.k),
-        Number(nb.params.cell),
       );
     }
     fp.fitted = true;

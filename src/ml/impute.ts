@@ -223,6 +223,12 @@ export class KNNImputer implements Transformer {
   nFeaturesIn_ = 0;
   colMeans_: Float64Array | null = null;
   featureNames_: readonly string[] | null = null;
+  /** Per fitted row: 1 when it has a missing value (computed on first use). */
+  private rowHasNaN_: Uint8Array | null = null;
+  /** fitX_ column-major (computed on first use). */
+  private fitCols_: Float64Array | null = null;
+  /** Distance scratch reused across transform calls (transform is synchronous). */
+  private distScratch_: Float64Array | null = null;
 
   constructor(params: KNNImputerParams = {}) {
     this.params = resolveParams(this.kind, KNN_SPECS, params as Partial<Params>);
@@ -236,6 +242,9 @@ export class KNNImputer implements Transformer {
     checkImputeInput(this.kind, X);
     this.colMeans_ = fitStatistics(this.kind, X, "mean", 0, false);
     this.fitX_ = Float64Array.from(X.data);
+    this.rowHasNaN_ = null;
+    this.fitCols_ = null;
+    this.distScratch_ = null;
     this.nRows_ = X.rows;
     this.nFeaturesIn_ = X.cols;
     this.featureNames_ = X.featureNames ? [...X.featureNames] : null;
@@ -252,7 +261,9 @@ export class KNNImputer implements Transformer {
     const k = this.params.n_neighbors as number;
     const byDistance = this.params.weights === "distance";
     const out = Float64Array.from(X.data);
-    const dist = new Float64Array(nf);
+    // a fitted-rows-sized scratch, taken only when a row needs imputing and reused across calls (allocating it per
+    // call costs a serving request more than the imputation: above glibc's mmap threshold, mmap + page faults)
+    let dist: Float64Array | null = null;
     // the k nearest donors, kept sorted by (distance, row) while streaming over the fitted rows: the same
     // donors as sorting every candidate (ties: lower row index first), without per-candidate allocations
     const bestRow = new Int32Array(k);
@@ -262,7 +273,11 @@ export class KNNImputer implements Transformer {
       let anyMissing = false;
       for (let j = 0; j < m; j++) if (Number.isNaN(X.data[i * m + j])) anyMissing = true;
       if (!anyMissing) continue;
-      for (let r = 0; r < nf; r++) dist[r] = nanEuclidean(X.data, i * m, F, r * m, m);
+      if (!dist) {
+        if (!this.distScratch_ || this.distScratch_.length !== nf) this.distScratch_ = new Float64Array(nf);
+        dist = this.distScratch_;
+      }
+      this.distances(X.data, i * m, dist);
       for (let c = 0; c < m; c++) {
         if (!Number.isNaN(X.data[i * m + c])) continue;
         let anyFinite = false;
@@ -293,6 +308,57 @@ export class KNNImputer implements Transformer {
       }
     }
     return matrix(X.rows, m, out, X.featureNames);
+  }
+
+  /**
+   * dist[r] = nanEuclidean(x row at xo, fitted row r) for every fitted row, bit for bit. Fitted rows without a
+   * missing value (nearly all of them) take a loop over the query's present columns only: the same terms summed in
+   * the same order, with no NaN tests.
+   */
+  private distances(x: Float64Array, xo: number, dist: Float64Array): void {
+    const F = this.fitX_!;
+    const m = this.nFeaturesIn_;
+    const nf = this.nRows_;
+    if (!this.rowHasNaN_ || !this.fitCols_) {
+      // column-major copy (the per-column loops below stream it) and the rows that have a missing value
+      const flags = new Uint8Array(nf);
+      const cols = new Float64Array(nf * m);
+      for (let r = 0; r < nf; r++)
+        for (let j = 0; j < m; j++) {
+          const v = F[r * m + j];
+          if (Number.isNaN(v)) flags[r] = 1;
+          cols[j * nf + r] = v;
+        }
+      this.rowHasNaN_ = flags;
+      this.fitCols_ = cols;
+    }
+    const flags = this.rowHasNaN_;
+    const Fc = this.fitCols_;
+    let present = 0;
+    for (let j = 0; j < m; j++) {
+      const q = x[xo + j];
+      if (Number.isNaN(q)) continue;
+      const base = j * nf;
+      // s_r = Σ over present columns in ascending order of (q_j − F[r, j])², as nanEuclidean sums it
+      if (present === 0)
+        for (let r = 0; r < nf; r++) {
+          const d = q - Fc[base + r];
+          dist[r] = d * d;
+        }
+      else
+        for (let r = 0; r < nf; r++) {
+          const d = q - Fc[base + r];
+          dist[r] += d * d;
+        }
+      present++;
+    }
+    if (present === 0) {
+      dist.fill(Number.NaN);
+      return;
+    }
+    const scale = m / present;
+    for (let r = 0; r < nf; r++)
+      dist[r] = flags[r] === 1 ? nanEuclidean(x, xo, F, r * m, m) : Math.sqrt(scale * dist[r]);
   }
 
   /** Donor rows (fitted-row indices) used for cell (row, col) of X, nearest first. For debugging / tests. */

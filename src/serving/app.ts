@@ -164,6 +164,12 @@ function mediaType(req: FastifyRequest): { type: string; charset?: string } {
   return { type: t.trim().toLowerCase(), charset };
 }
 
+/** Whether `log` writes info lines (pino loggers answer isLevelEnabled; others are asked to log). */
+function infoEnabled(log: FastifyBaseLogger): boolean {
+  const f = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return typeof f === "function" ? f.call(log, "info") : true;
+}
+
 function ms(a: number, b: number | undefined): string {
   return b === undefined ? "0" : (b - a).toFixed(3);
 }
@@ -253,7 +259,10 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   };
   app.decorate("mlops", handle);
 
-  const state = new WeakMap<FastifyRequest, ReqState>();
+  // Per-request timing state lives on the request (a decorated property: no WeakMap lookup per hook).
+  fastify.decorateRequest("mlopsState", null);
+  const stateOf = (req: FastifyRequest): ReqState | null =>
+    (req as unknown as { mlopsState: ReqState | null }).mlopsState;
 
   // ------------------------------------------------------------ body parsers
   fastify.removeContentTypeParser("application/json");
@@ -364,21 +373,71 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   let monitoring: ServingMonitoring | null = null;
 
   // ------------------------------------------------------------ hooks: timing, request id, metrics, log
-  fastify.addHook("onRequest", async (req, reply) => {
+  // Callback-style (not async) hooks: each async hook costs a promise and a microtask turn on every request.
+  fastify.addHook("onRequest", (req, reply, done) => {
     const t = performance.now();
-    state.set(req, { t0: t, parsed: t, validated: t });
+    (req as unknown as { mlopsState: ReqState }).mlopsState = { t0: t, parsed: t, validated: t };
     reply.header("x-request-id", req.id);
+    done();
   });
-  fastify.addHook("preValidation", async (req) => {
-    const s = state.get(req);
+  fastify.addHook("preValidation", (req, _reply, done) => {
+    const s = stateOf(req);
     if (s) s.parsed = performance.now();
+    done();
   });
-  fastify.addHook("preHandler", async (req) => {
-    const s = state.get(req);
+  fastify.addHook("preHandler", (req, _reply, done) => {
+    const s = stateOf(req);
     if (s) s.validated = performance.now();
+    done();
   });
-  fastify.addHook("onResponse", async (req, reply) => {
-    const s = state.get(req);
+
+  // Work after a prediction response (input/prediction metrics, the onPrediction hooks such as the prediction
+  // log) is queued and run in one setImmediate per event-loop turn for all the responses of that turn, off the
+  // request path; flushHooks() waits for it.
+  let afterQueue: { entry: PredictionLogEntry; log: FastifyBaseLogger }[] = [];
+  let afterScheduled = false;
+  const runAfterQueue = (): Promise<void> => {
+    const items = afterQueue;
+    afterQueue = [];
+    afterScheduled = false;
+    const waits: Promise<void>[] = [];
+    for (const { entry, log } of items) {
+      try {
+        metrics.observeBatch(entry.route, entry.inputs, entry.predictions, sampleRows);
+      } catch (e) {
+        log.warn({ err: e }, "metrics observation failed");
+      }
+      if (!onPrediction) continue;
+      try {
+        const r = onPrediction(entry);
+        if (r && typeof (r as Promise<void>).then === "function") {
+          waits.push(
+            (r as Promise<void>).then(undefined, (e) => {
+              log.error({ err: e }, "onPrediction hook failed");
+            }),
+          );
+        }
+      } catch (e) {
+        log.error({ err: e }, "onPrediction hook failed");
+      }
+    }
+    return waits.length ? Promise.all(waits).then(() => undefined) : Promise.resolve();
+  };
+  const queueAfterResponse = (entry: PredictionLogEntry, log: FastifyBaseLogger) => {
+    afterQueue.push({ entry, log });
+    if (afterScheduled) return;
+    afterScheduled = true;
+    const p = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        runAfterQueue().then(resolve, resolve);
+      });
+    });
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  fastify.addHook("onResponse", (req, reply, done) => {
+    const s = stateOf(req);
     const route = req.routeOptions.url ?? "unmatched";
     const status = String(reply.statusCode);
     const elapsed = reply.elapsedTime;
@@ -388,7 +447,8 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
       route !== "/metrics" &&
       !route.startsWith("/health") &&
       route !== "/ping" &&
-      !route.startsWith("/v2/health")
+      !route.startsWith("/v2/health") &&
+      infoEnabled(req.log)
     ) {
       req.log.info(
         {
@@ -416,41 +476,18 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     const entry = s?.log;
     if (entry) {
       entry.latencyMs = elapsed;
-      const p = new Promise<void>((resolve) => {
-        setImmediate(() => {
-          try {
-            metrics.observeBatch(entry.route, entry.inputs, entry.predictions, sampleRows);
-          } catch (e) {
-            req.log.warn({ err: e }, "metrics observation failed");
-          }
-          if (!onPrediction) return resolve();
-          let r: void | Promise<void>;
-          try {
-            r = onPrediction(entry);
-          } catch (e) {
-            req.log.error({ err: e }, "onPrediction hook failed");
-            return resolve();
-          }
-          if (r && typeof (r as Promise<void>).then === "function") {
-            (r as Promise<void>).then(resolve, (e) => {
-              req.log.error({ err: e }, "onPrediction hook failed");
-              resolve();
-            });
-          } else resolve();
-        });
-      });
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
+      queueAfterResponse(entry, req.log);
     }
+    done();
   });
   // While draining, ask clients to drop keep-alive connections so close() does not wait for their idle timeout.
   let closing = false;
   fastify.addHook("preClose", async () => {
     closing = true;
   });
-  fastify.addHook("onSend", async (req, reply) => {
+  fastify.addHook("onSend", (req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
-    const s = state.get(req);
+    const s = stateOf(req);
     if (s?.timingHeader !== undefined && s.predict !== undefined) {
       // serialize = handler end → onSend (response serialization); total = request start → now.
       const now = performance.now();
@@ -460,6 +497,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
         `${s.timingHeader}, serialize;dur=${(now - s.predict).toFixed(3)}, total;dur=${(now - s.t0).toFixed(3)}`,
       );
     }
+    done(null, payload);
   });
   fastify.addHook("onClose", async () => {
     await manager.stop();
@@ -467,15 +505,22 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   });
 
   // ------------------------------------------------------------ helpers for prediction routes
-  const jsonOnly = (allowCsv: boolean) => async (req: FastifyRequest) => {
+  /** null when the request's content type is acceptable (or there is no body), else the 415. */
+  const contentTypeError = (req: FastifyRequest, allowCsv: boolean): ApiError | null => {
     const { type } = mediaType(req);
-    if (req.body === undefined && type === "") return;
-    if (type === "application/json" || (allowCsv && type === "text/csv")) return;
-    throw new ApiError(
+    if (req.body === undefined && type === "") return null;
+    if (type === "application/json" || (allowCsv && type === "text/csv")) return null;
+    return new ApiError(
       415,
       `unsupported content type '${req.headers["content-type"] ?? ""}': send application/json${allowCsv ? " or text/csv" : ""}`,
     );
   };
+  const jsonOnly =
+    (allowCsv: boolean) => (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+      const err = contentTypeError(req, allowCsv);
+      if (err) done(err);
+      else done();
+    };
 
   const requireModel = () => {
     const cur = manager.current;
@@ -483,9 +528,13 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     return cur;
   };
 
+  const batchError = (n: number): ApiError | null =>
+    n > maxBatch
+      ? new ApiError(413, `batch of ${n} rows exceeds the limit of ${maxBatch} rows per request`)
+      : null;
   const checkBatch = (n: number) => {
-    if (n > maxBatch)
-      throw new ApiError(413, `batch of ${n} rows exceeds the limit of ${maxBatch} rows per request`);
+    const err = batchError(n);
+    if (err) throw err;
   };
 
   /** Predict + timings + monitoring entry. */
@@ -496,7 +545,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     route: string,
   ) => {
     const cur = requireModel();
-    const s = state.get(req);
+    const s = stateOf(req);
     const frame = built.frame;
     const tFeat = performance.now();
     if (s) s.features = tFeat;
@@ -619,13 +668,14 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     "/api/v1/predict",
     {
       attachValidation: true,
-      preValidation: [
-        jsonOnly(false),
-        async (req) => {
-          const b = req.body as { instances?: unknown } | undefined;
-          if (isRecord(b) && Array.isArray(b.instances)) checkBatch(b.instances.length);
-        },
-      ],
+      preValidation: (req, _reply, done) => {
+        const err = contentTypeError(req, false);
+        if (err) return done(err);
+        const b = req.body as { instances?: unknown } | undefined;
+        const tooBig = isRecord(b) && Array.isArray(b.instances) ? batchError(b.instances.length) : null;
+        if (tooBig) done(tooBig);
+        else done();
+      },
       schema: {
         tags: ["prediction"],
         description: `Predict for 1..${maxBatch} instances. Errors: 422 {detail:[{loc,msg,type}]}, 400 malformed JSON, 413 too large, 415 content type, 503 no model.`,

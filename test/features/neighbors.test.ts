@@ -29,15 +29,39 @@ describe("GeoNeighborIndex (spatial-lag feature)", () => {
         const lat = Float64Array.from({ length: n }, () => 32 + r.next() * 10);
         const lon = Float64Array.from({ length: n }, () => -124 + r.next() * 10);
         const y = Float64Array.from({ length: n }, () => r.next() * 100);
-        const idx = new GeoNeighborIndex(lat, lon, y, k, 0.5);
+        const idx = new GeoNeighborIndex(lat, lon, y, k);
         for (let q = 0; q < 20; q++) {
           const i = r.int(n);
           const a = idx.query(lat[i], lon[i], i),
             b = brute(lat, lon, y, k, lat[i], lon[i], i);
-          if (Math.abs(a - b) > 1e-9) return false;
+          if (!Object.is(a, b)) return false;
           const qa = 30 + r.next() * 14,
             qo = -126 + r.next() * 14; // may fall outside the data's box
-          if (Math.abs(idx.query(qa, qo) - brute(lat, lon, y, k, qa, qo, -1)) > 1e-9) return false;
+          if (!Object.is(idx.query(qa, qo), brute(lat, lon, y, k, qa, qo, -1))) return false;
+        }
+        return true;
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("breaks distance ties by the lower row index, bit for bit like a brute-force scan (duplicated and gridded points)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 20 }), (seed, k) => {
+        const r = new Rng(seed);
+        const n = 400;
+        // coordinates on a coarse lattice: many exact duplicates and equal distances
+        const lat = Float64Array.from({ length: n }, () => 34 + r.int(6) * 0.25);
+        const lon = Float64Array.from({ length: n }, () => -118 + r.int(6) * 0.25);
+        const y = Float64Array.from({ length: n }, () => r.next() * 1000);
+        const idx = new GeoNeighborIndex(lat, lon, y, k);
+        for (let q = 0; q < 25; q++) {
+          const i = r.int(n);
+          if (!Object.is(idx.query(lat[i], lon[i], i), brute(lat, lon, y, k, lat[i], lon[i], i)))
+            return false;
+          const qa = 33.5 + r.int(9) * 0.125,
+            qo = -118.5 + r.int(9) * 0.125;
+          if (!Object.is(idx.query(qa, qo), brute(lat, lon, y, k, qa, qo, -1))) return false;
         }
         return true;
       }),
