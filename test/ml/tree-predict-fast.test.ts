@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Rng } from "../../src/data/prng.ts";
 import type { TreeArrays } from "../../src/ml/tree/core.ts";
-import { allocTree, pruneTree } from "../../src/ml/tree/core.ts";
+import { allocTree, pruneTree, treeShape } from "../../src/ml/tree/core.ts";
 import {
   BinnedDataset,
   GradientBoostingRegressor,
@@ -64,7 +64,14 @@ function pickValue(rng: Rng, pool: number[]): number {
 }
 
 /** A random pre-order tree over p features (thresholds partly from `pool`, so data hits them exactly). */
-function randomTree(rng: Rng, p: number, maxNodes: number, pool: number[]): TreeArrays {
+function randomTree(
+  rng: Rng,
+  p: number,
+  maxNodes: number,
+  pool: number[],
+  maxDepth = 13,
+  stopRate = 0.2,
+): TreeArrays {
   const feat: number[] = [];
   const thr: number[] = [];
   const left: number[] = [];
@@ -81,7 +88,7 @@ function randomTree(rng: Rng, p: number, maxNodes: number, pool: number[]): Tree
     miss.push(0);
     val.push(rng.normal() * 100);
     ns.push(n);
-    if (feat.length + 2 > maxNodes || depth > 12 || n < 2 || rng.next() < 0.2) return id;
+    if (feat.length + 2 > maxNodes || depth >= maxDepth || n < 2 || rng.next() < stopRate) return id;
     let t = pickValue(rng, pool);
     if (Number.isNaN(t) || t === Number.NEGATIVE_INFINITY) t = 0;
     if (rng.next() < 0.3) pool.push(t);
@@ -199,33 +206,247 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
     );
   });
 
-  it("trees whose nodes are not in pre-order are re-laid out correctly", () => {
-    const rng = new Rng(21);
+  it("implicit layout (all trees at most 10 deep): mixed depths, single nodes, exactly 10 and 11 deep", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.constantFrom(1, 7, 8, 9, 70),
+        fc.constantFrom(0, 0.1),
+        (seed, p, rows, nanRate) => {
+          const rng = new Rng(seed);
+          const pool: number[] = [];
+          const nTrees = 1 + rng.int(19);
+          const cap = rng.int(12); // 0..11: 0 = single-node trees only, 11 = too deep for the implicit layout
+          const trees = Array.from({ length: nTrees }, () =>
+            rng.next() < 0.15
+              ? randomTree(rng, p, 1, pool)
+              : randomTree(rng, p, 5000, pool, cap, rng.next() * 0.3),
+          );
+          if (cap > 0 && rng.next() < 0.5) trees[rng.int(nTrees)] = randomTree(rng, p, 5000, pool, cap, 0); // full
+          const depth = Math.max(...trees.map((t) => treeShape(t).depth));
+          const x = randomX(rng, rows, p, pool, nanRate);
+          const scale = rng.next() < 0.5 ? 1 : 0.07;
+          const init = rng.normal();
+          const pred = new TreeEnsemblePredictor(trees, p, scale);
+          assert.equal(pred.implicitDepth, depth <= 10 ? depth : -1);
+          const from = rng.int(nTrees);
+          const to = from + rng.int(nTrees - from + 1);
+          const got = new Float64Array(rows).fill(init);
+          pred.accumulate(x, rows, got, from, to);
+          const o = { scale, init, maxDepth: Number.POSITIVE_INFINITY, mss: 0 };
+          sameBits(got, refSums(trees, x, rows, p, { ...o, from, to }), "accumulate");
+          sameBits(
+            pred.predictSums(x, rows, nTrees, init),
+            refSums(trees, x, rows, p, { ...o, from: 0, to: nTrees }),
+            "predictSums",
+          );
+          for (let r = 0; r < Math.min(rows, 5); r++) {
+            const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, nTrees, init);
+            const want = refSums(trees, x.subarray(r * p, (r + 1) * p), 1, p, { ...o, from: 0, to: nTrees });
+            sameBits(one, want, `single row ${r}`);
+          }
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it("limits that make deep trees shallow switch to the implicit layout (maxDepth, minSamplesSplit)", () => {
+    const rng = new Rng(99);
     const pool: number[] = [];
-    const p = 4;
-    const src = Array.from({ length: 6 }, () => randomTree(rng, p, 300, pool));
-    // relabel nodes 1..n-1 (the root stays 0) with a random permutation
-    const trees = src.map((t) => {
-      const n = t.nodeCount;
-      const perm = [0, ...Array.from(rng.permutation(n - 1), (v) => v + 1)];
-      const u = allocTree(n);
-      for (let i = 0; i < n; i++) {
-        const j = perm[i];
-        u.feature[j] = t.feature[i];
-        u.threshold[j] = t.threshold[i];
-        u.left[j] = t.left[i] < 0 ? -1 : perm[t.left[i]];
-        u.right[j] = t.right[i] < 0 ? -1 : perm[t.right[i]];
-        u.missingLeft[j] = t.missingLeft[i];
-        u.value[j] = t.value[i];
-        u.nSamples[j] = t.nSamples[i];
+    const p = 6;
+    const trees = Array.from({ length: 11 }, () => randomTree(rng, p, 3000, pool, 16, 0.05));
+    assert.ok(Math.max(...trees.map((t) => treeShape(t).depth)) > 10);
+    const rows = 150;
+    const x = randomX(rng, rows, p, pool, 0.03);
+    let shallow = 0;
+    for (const [maxDepth, mss] of [
+      [10, 0],
+      [4, 0],
+      [1, 0],
+      [10, 60],
+      [Number.POSITIVE_INFINITY, 400],
+      [Number.POSITIVE_INFINITY, 0],
+    ] as const) {
+      const pred = new TreeEnsemblePredictor(trees, p, 0.3, { maxDepth, minSamplesSplit: mss });
+      const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
+      const d = Math.max(...pruned.map((t) => treeShape(t).depth));
+      assert.equal(pred.implicitDepth, d <= 10 ? d : -1, `limits ${maxDepth}/${mss}`);
+      if (d <= 10) shallow++;
+      if (maxDepth <= 10 && mss === 0) assert.equal(d, maxDepth);
+      const want = refSums(trees, x, rows, p, { from: 0, to: 11, scale: 0.3, init: 0, maxDepth, mss });
+      sameBits(pred.predictSums(x, rows, 11), want, `limits ${maxDepth}/${mss}`);
+      for (let r = 0; r < 10; r++) {
+        const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 11);
+        assert.ok(Object.is(one[0], want[r]), `limits ${maxDepth}/${mss} row ${r}`);
       }
-      return u;
-    });
-    const rows = 200;
-    const x = randomX(rng, rows, p, pool, 0.05);
-    const want = refSums(src, x, rows, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
-    sameBits(new TreeEnsemblePredictor(trees, p).predictSums(x, rows, 6), want, "relabelled");
-    sameBits(new TreeEnsemblePredictor(src, p).predictSums(x, rows, 6), want, "pre-order");
+      sameBits(new TreeEnsemblePredictor(pruned, p, 0.3).predictSums(x, rows, 11), want, "pruned trees");
+    }
+    assert.ok(shallow >= 3);
+  });
+
+  it("many sparse trees: the implicit layout is not used when padding would blow the ensemble up", () => {
+    const p = 3;
+    // a depth-10 chain: 10 internal nodes, 11 leaves (pre-order: internal i at 2i, its left leaf at 2i + 1)
+    const chain = (seed: number): TreeArrays => {
+      const t = allocTree(21);
+      for (let i = 0; i < 10; i++) {
+        t.feature[2 * i] = (i + seed) % p;
+        t.threshold[2 * i] = ((i * 7 + seed) % 13) - 6.5;
+        t.left[2 * i] = 2 * i + 1;
+        t.right[2 * i] = 2 * i + 2;
+        t.missingLeft[2 * i] = i % 2;
+        t.feature[2 * i + 1] = -1;
+        t.value[2 * i + 1] = seed + i / 16;
+      }
+      t.feature[20] = -1;
+      t.value[20] = -seed;
+      return t;
+    };
+    const rng = new Rng(8);
+    const rows = 40;
+    const x = randomX(rng, rows, p, [-3, 0, 2.5], 0);
+    for (const [n, implicit] of [
+      [2000, true], // 2000 · 2^11 slots <= 2^22
+      [2100, false],
+    ] as const) {
+      const trees = Array.from({ length: n }, (_, i) => chain(i % 97));
+      const pred = new TreeEnsemblePredictor(trees, p);
+      assert.equal(pred.implicitDepth, implicit ? 10 : -1);
+      const want = refSums(trees, x, rows, p, {
+        from: 0,
+        to: n,
+        scale: 1,
+        init: 0,
+        maxDepth: Infinity,
+        mss: 0,
+      });
+      sameBits(pred.predictSums(x, rows, n), want, `${n} chains`);
+    }
+  });
+
+  it("narrow (clamped) and wide (ranked) feature keys: values beyond every threshold, ±0, ±Infinity", () => {
+    const rng = new Rng(4);
+    const p = 3;
+    for (const sign of [1, -1, 0]) {
+      // sign 1 / -1: one-signed thresholds (narrow features); 0: both signs, large (wide features)
+      const pool: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const v = sign === 0 ? (rng.next() - 0.5) * 1e6 : sign * (1 + rng.next() * 100);
+        pool.push(rng.next() < 0.5 ? v : Math.fround(v));
+      }
+      const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 2000, pool, 14, 0.05));
+      for (const t of trees)
+        for (let i = 0; i < t.nodeCount; i++)
+          if (t.feature[i] >= 0) t.threshold[i] = pool[rng.int(pool.length)];
+      const extremes = [
+        0,
+        -0,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        1e30,
+        -1e30,
+        1e-40,
+        -1e-40,
+      ];
+      const rows = 400;
+      const x = new Float64Array(rows * p);
+      for (let i = 0; i < x.length; i++) {
+        const u = rng.next();
+        x[i] =
+          u < 0.2
+            ? extremes[rng.int(extremes.length)]
+            : u < 0.6
+              ? pool[rng.int(pool.length)]
+              : pool[rng.int(pool.length)] * (1 + (rng.next() - 0.5) * 1e-7);
+      }
+      for (const limits of [{}, { maxDepth: 6 }]) {
+        const pred = new TreeEnsemblePredictor(trees, p, 1, limits);
+        const md = (limits as { maxDepth?: number }).maxDepth ?? Number.POSITIVE_INFINITY;
+        const want = refSums(trees, x, rows, p, { from: 0, to: 9, scale: 1, init: 0, maxDepth: md, mss: 0 });
+        sameBits(pred.predictSums(x, rows, 9), want, `sign ${sign} ${JSON.stringify(limits)}`);
+        for (let r = 0; r < 40; r++) {
+          const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 9);
+          assert.ok(Object.is(one[0], want[r]), `sign ${sign} row ${r}`);
+        }
+      }
+    }
+  });
+
+  it("trees whose nodes are not in pre-order are re-laid out correctly (implicit and pointer layouts)", () => {
+    const rng = new Rng(21);
+    const p = 4;
+    for (const [maxDepth, stopRate, implicit] of [
+      [16, 0.05, false],
+      [7, 0.15, true],
+    ] as const) {
+      const pool: number[] = [];
+      const src = Array.from({ length: 6 }, () => randomTree(rng, p, 3000, pool, maxDepth, stopRate));
+      // relabel nodes 1..n-1 (the root stays 0) with a random permutation
+      const trees = src.map((t) => {
+        const n = t.nodeCount;
+        const perm = [0, ...Array.from(rng.permutation(n - 1), (v) => v + 1)];
+        const u = allocTree(n);
+        for (let i = 0; i < n; i++) {
+          const j = perm[i];
+          u.feature[j] = t.feature[i];
+          u.threshold[j] = t.threshold[i];
+          u.left[j] = t.left[i] < 0 ? -1 : perm[t.left[i]];
+          u.right[j] = t.right[i] < 0 ? -1 : perm[t.right[i]];
+          u.missingLeft[j] = t.missingLeft[i];
+          u.value[j] = t.value[i];
+          u.nSamples[j] = t.nSamples[i];
+        }
+        return u;
+      });
+      const rows = 200;
+      const x = randomX(rng, rows, p, pool, 0.05);
+      const want = refSums(src, x, rows, p, {
+        from: 0,
+        to: 6,
+        scale: 1,
+        init: 0,
+        maxDepth: Infinity,
+        mss: 0,
+      });
+      const relabelled = new TreeEnsemblePredictor(trees, p);
+      assert.equal(relabelled.implicitDepth >= 0, implicit);
+      assert.equal(relabelled.topDepth > 0, !implicit);
+      sameBits(relabelled.predictSums(x, rows, 6), want, "relabelled");
+      sameBits(new TreeEnsemblePredictor(src, p).predictSums(x, rows, 6), want, "pre-order");
+      for (let r = 0; r < 20; r++) {
+        const one = relabelled.predictSums(x.subarray(r * p, (r + 1) * p), 1, 6);
+        assert.ok(Object.is(one[0], want[r]), `single row ${r}`);
+      }
+    }
+  });
+
+  it("deep ensembles: leaves above the implicit top, single-node trees, rows and 12-row groups", () => {
+    const rng = new Rng(31);
+    const pool: number[] = [];
+    const p = 5;
+    const trees = Array.from({ length: 37 }, (_, i) =>
+      i % 9 === 4 ? randomTree(rng, p, 1, pool) : randomTree(rng, p, 4000, pool, 9 + (i % 9), 0.12),
+    );
+    trees[0] = randomTree(rng, p, 4000, pool, 20, 0.02); // deep enough for the pointer layout
+    const pred = new TreeEnsemblePredictor(trees, p, 0.5);
+    assert.equal(pred.implicitDepth, -1);
+    assert.ok(pred.topDepth > 0);
+    for (const rows of [1, 5, 12, 13, 25, 300]) {
+      const x = randomX(rng, rows, p, pool, 0.02);
+      const init = rng.normal();
+      for (const [from, to] of [
+        [0, 37],
+        [3, 20],
+        [36, 37],
+      ]) {
+        const got = new Float64Array(rows).fill(init);
+        pred.accumulate(x, rows, got, from, to);
+        const want = refSums(trees, x, rows, p, { from, to, scale: 0.5, init, maxDepth: Infinity, mss: 0 });
+        sameBits(got, want, `rows ${rows} [${from}, ${to})`);
+      }
+    }
   });
 
   it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {

@@ -4,15 +4,23 @@
  *
  * Why it is fast:
  * - Comparisons are done on integers: a float32 x and a float64 threshold t are mapped to order-preserving int32
- *   keys (x <= t ⟺ key(x) <= tkey(t), exact, see `f32Key` / `thresholdKey`), so a node visit is pure integer
- *   arithmetic with no data-dependent branch (`child = n + 1 + (delta & mask)`, mask = -1 when going right; the
- *   signed compare is done overflow-free with xor/and), instead of a float compare-and-branch that random trees
- *   mispredict about half the time.
- * - One 8-byte record per node in one Int32Array: [tkey, (rightDelta << fb) | feature]. Leaves are self-loops
- *   (feature = the sentinel column p whose row key is INT32_MAX, rightDelta = -1) that store their leaf ordinal in the
- *   key word, so the walk needs no leaf test in the step and several walks can advance in lockstep, which lets the
- *   CPU overlap their memory latencies: 8 rows per tree (batches, tree-major over row blocks; each tree's records
- *   are first streamed through the cache in address order) or 8 trees per row (single rows).
+ *   keys (x <= t ⟺ key(x) <= tkey(t), exact, see `f32Key` / `thresholdKey`), then per feature into [0, INT32_MAX]
+ *   (row keys clamped just outside the feature's threshold range and offset, or ranks among the feature's
+ *   thresholds when that range is too wide, see `keyTransform`), so going right is the sign bit of `tkey - key` with
+ *   no overflow, and a node visit is pure integer arithmetic with no data-dependent branch, instead of a float
+ *   compare-and-branch that random trees mispredict about half the time.
+ * - Shallow ensembles (every tree at most IMPLICIT_MAX_DEPTH deep under the limits, e.g. boosting): each tree is a
+ *   complete binary tree of the ensemble's depth D in implicit layout, [tkey, feature] per internal slot, children of
+ *   slot i at 2i+1 / 2i+2, shallower leaves carried down by "always left" slots; a walk is exactly D steps
+ *   `i = 2i + 1 + goRight` with no child pointer and no end test, ending at leaf slot i - (2^D - 1).
+ * - Deeper ensembles: one 8-byte pre-order record per node in one Int32Array: [tkey, (rightDelta << fb) | feature].
+ *   Leaves are self-loops (feature = the sentinel column p whose row key is INT32_MAX, rightDelta = -1) that store
+ *   their leaf ordinal in the key word, so the walk needs no leaf test in the step and several walks can advance in
+ *   lockstep, which lets the CPU overlap their memory latencies. The top TOP_DEPTH levels of every tree are also
+ *   kept in the implicit layout (cheap fixed steps over a small, cache-resident block), whose exit slots give the
+ *   record where the walk continues.
+ * - Batches go tree-major over blocks of rows (12 rows in lockstep per deep tree, each tree's records first streamed
+ *   through the cache in address order; 8 rows per shallow tree); single rows walk 8 trees in lockstep.
  * - Row keys are computed once per row (p conversions), not per tree; no allocation per row.
  * Rows containing a NaN (and ensembles too large for the 8-byte layout) take the plain traversal on the TreeArrays,
  * which is also the semantics reference.
@@ -79,6 +87,13 @@ const ROW_MAJOR_BELOW = 8;
 /** From this many rows in a block, each tree's records are streamed through the cache before its walks. */
 const PREFETCH_MIN = 64;
 
+/** Ensembles whose trees (under the limits) are all at most this deep use the implicit complete layout. */
+const IMPLICIT_MAX_DEPTH = 10;
+/** The implicit layout may always use this many slots (internal + leaf) in all, padding or not. */
+const IMPLICIT_MIN_SLOTS = 2 ** 22;
+/** Depth of the implicit top of each tree in deeper ensembles. */
+const TOP_DEPTH = 8;
+
 /** Inputs with at least this many rows are memoised (when `memo` is on). */
 const MEMO_MIN_ROWS = 64;
 /** Memoised inputs per predictor (a grid scores a test fold and a train fold alternately). */
@@ -101,6 +116,121 @@ function sameValues(a: Float64Array, b: Float64Array, len: number): boolean {
   return true;
 }
 
+/** Number of entries of the sorted a[s..e) that are < key, plus s (binary search). */
+function countBelow(a: Int32Array, s: number, e: number, key: number): number {
+  let lo = s;
+  let hi = e;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Calls visit(t, node) for every internal node of t kept under the limits (every internal node without limits).
+ * `stack` / `depth` have room for t's nodes.
+ */
+function forKept(
+  t: TreeArrays,
+  maxDepth: number,
+  mss: number,
+  stack: Int32Array,
+  depth: Int32Array,
+  visit: (n: number) => void,
+): void {
+  const feature = t.feature;
+  if (maxDepth === Number.POSITIVE_INFINITY && mss <= 0) {
+    for (let n = 0; n < t.nodeCount; n++) if (feature[n] >= 0) visit(n);
+    return;
+  }
+  let sp = 0;
+  stack[sp] = 0;
+  depth[sp++] = 0;
+  while (sp > 0) {
+    sp--;
+    const n = stack[sp];
+    const d = depth[sp];
+    if (feature[n] < 0 || d >= maxDepth || t.nSamples[n] < mss) continue;
+    visit(n);
+    stack[sp] = t.right[n];
+    depth[sp++] = d + 1;
+    stack[sp] = t.left[n];
+    depth[sp++] = d + 1;
+  }
+}
+
+/** Per-feature key transform of the ensemble under the limits (see TreeEnsemblePredictor.kLo). */
+function keyTransform(
+  trees: readonly TreeArrays[],
+  p: number,
+  maxDepth: number,
+  mss: number,
+): { lo: Int32Array; hi: Int32Array; rankOff: Int32Array; rankKeys: Int32Array } {
+  // thresholdKey is monotone in t: the extreme keys are the keys of the extreme thresholds
+  const min = new Float64Array(p).fill(Number.POSITIVE_INFINITY);
+  const max = new Float64Array(p).fill(Number.NEGATIVE_INFINITY);
+  const count = new Int32Array(p);
+  let maxNodes = 0;
+  for (const t of trees) if (t.nodeCount > maxNodes) maxNodes = t.nodeCount;
+  const stack = new Int32Array(maxNodes + 1);
+  const depth = new Int32Array(maxNodes + 1);
+  for (const t of trees) {
+    const feature = t.feature;
+    const threshold = t.threshold;
+    forKept(t, maxDepth, mss, stack, depth, (n) => {
+      const f = feature[n];
+      const th = threshold[n];
+      if (th < min[f]) min[f] = th;
+      if (th > max[f]) max[f] = th;
+      count[f]++;
+    });
+  }
+  const lo = new Int32Array(p);
+  const hi = new Int32Array(p);
+  const wide = new Int32Array(p).fill(-1);
+  const parts: Int32Array[] = [];
+  for (let f = 0; f < p; f++) {
+    if (count[f] === 0) continue;
+    const kmin = thresholdKey(min[f]);
+    const kmax = thresholdKey(max[f]);
+    // row keys land in [0, hi - lo]; they must stay <= INT32_MAX - 1 (the sentinel and padding keys are INT32_MAX)
+    if (kmax - kmin + 2 < KEY_MAX) {
+      lo[f] = kmin - 1;
+      hi[f] = kmax + 1;
+    } else {
+      wide[f] = parts.length;
+      parts.push(new Int32Array(count[f]));
+    }
+  }
+  const rankOff = new Int32Array(p + 1);
+  if (parts.length === 0) return { lo, hi, rankOff, rankKeys: new Int32Array(0) };
+  const fill = new Int32Array(p);
+  for (const t of trees) {
+    const feature = t.feature;
+    const threshold = t.threshold;
+    forKept(t, maxDepth, mss, stack, depth, (n) => {
+      const f = feature[n];
+      if (wide[f] >= 0) parts[wide[f]][fill[f]++] = thresholdKey(threshold[n]);
+    });
+  }
+  let total = 0;
+  for (let f = 0; f < p; f++) {
+    rankOff[f] = total;
+    if (wide[f] < 0) continue;
+    const all = parts[wide[f]].sort();
+    let u = 0;
+    for (let i = 0; i < all.length; i++) if (u === 0 || all[i] !== all[u - 1]) all[u++] = all[i];
+    parts[wide[f]] = all.subarray(0, u);
+    total += u;
+  }
+  rankOff[p] = total;
+  const rankKeys = new Int32Array(total);
+  for (let f = 0; f < p; f++) if (wide[f] >= 0) rankKeys.set(parts[wide[f]], rankOff[f]);
+  return { lo, hi, rankOff, rankKeys };
+}
+
 /**
  * Prediction layout of `trees` (TreeArrays, children by index; re-laid out in pre-order) for `nFeatures` columns.
  * `scale` multiplies every leaf value (boosting learning rate), computed exactly as `scale * value`. The layout is
@@ -120,9 +250,37 @@ export class TreeEnsemblePredictor {
   private readonly fmask: number;
   private readonly maxDepth: number;
   private readonly minSamplesSplit: number;
+  /**
+   * Depth D of the implicit layout (every tree padded to a complete binary tree of depth D), or -1 when the ensemble
+   * uses the pre-order pointer layout. Implicit: tree t's internal records [tkey, feature] are inodes[t·(2^D-1) + i]
+   * with children 2i+1 / 2i+2; shallower leaves are carried down by "always left" records (tkey = INT32_MAX), so every
+   * walk takes exactly D steps and ends at leaf slot i - (2^D - 1) of ileaves[t·2^D ...].
+   */
+  readonly implicitDepth: number;
+  /**
+   * Deeper ensembles (pointer layout): depth of an implicit top of every tree (records in `inodes` as above), whose
+   * 2^topDepth exit slots (`exits`, per tree) give the pointer-layout record where the walk continues; 0 = no top.
+   */
+  readonly topDepth: number;
+  private readonly inodes: Int32Array;
+  private readonly ileaves: Float64Array;
+  private readonly exits: Int32Array;
+  /**
+   * Per-feature key transform that keeps every compared pair (node key a, row key k) in [0, INT32_MAX], so the
+   * walks can take the sign of a - k directly. Narrow features (threshold keys spanning < 2^31): row keys clamped to
+   * [lo, hi] = [min - 1, max + 1] of the feature's threshold keys, minus lo. Wide features: ranks (number of the
+   * feature's distinct threshold keys below the key), thresholds stored as their index; their sorted keys are
+   * rankKeys[rankOff[f] .. rankOff[f + 1]) (empty range = narrow). Features without thresholds get key 0.
+   */
+  private readonly kLo: Int32Array;
+  private readonly kHi: Int32Array;
+  private readonly rankOff: Int32Array;
+  private readonly rankKeys: Int32Array;
   // scratch (reused across calls; prediction is synchronous)
   private keys: Int32Array;
   private clean: Int32Array;
+  /** Nodes kept by the last `limitedDepth` call (construction only). */
+  private keptCount = 0;
   /** Keeps the prefetch loads observable. */
   sink = 0;
   /**
@@ -149,11 +307,48 @@ export class TreeEnsemblePredictor {
     const fb = 32 - Math.clz32(p); // bits for 0..p (p = the sentinel column)
     this.fb = fb;
     this.fmask = (1 << fb) - 1;
+    const tf = keyTransform(trees, p, this.maxDepth, this.minSamplesSplit);
+    this.kLo = tf.lo;
+    this.kHi = tf.hi;
+    this.rankOff = tf.rankOff;
+    this.rankKeys = tf.rankKeys;
     let maxNodes = 0;
     for (const t of trees) if (t.nodeCount > maxNodes) maxNodes = t.nodeCount;
     const stNode = new Int32Array(maxNodes + 1);
     const stDepth = new Int32Array(maxNodes + 1);
     const stParent = new Int32Array(maxNodes + 1);
+    this.keys = new Int32Array(0);
+    this.clean = new Int32Array(0);
+    // shallow ensembles: implicit complete layout (no child pointers, fixed step count)
+    // (unless padding would blow the ensemble up: at most IMPLICIT_MIN_SLOTS slots or 16 slots per kept node)
+    let depth = 0;
+    let kept = 0;
+    for (const t of trees) {
+      depth = Math.max(depth, this.limitedDepth(t, stNode, stDepth, IMPLICIT_MAX_DEPTH));
+      if (depth > IMPLICIT_MAX_DEPTH) break;
+      kept += this.keptCount;
+    }
+    const slots = trees.length * 2 ** (depth + 1);
+    if (depth <= IMPLICIT_MAX_DEPTH && slots <= Math.max(IMPLICIT_MIN_SLOTS, 16 * kept)) {
+      this.implicitDepth = depth;
+      this.compact = true;
+      this.roots = new Int32Array(0);
+      this.nodes = new Int32Array(0);
+      this.leafValues = new Float64Array(0);
+      const L = (1 << depth) - 1;
+      this.inodes = new Int32Array(2 * L * trees.length);
+      this.ileaves = new Float64Array((L + 1) * trees.length);
+      for (let i = 0; i < this.inodes.length; i += 2) {
+        this.inodes[i] = KEY_MAX; // "always left" until overwritten by a real split
+        this.inodes[i + 1] = p;
+      }
+      for (let ti = 0; ti < trees.length; ti++) this.fillImplicit(trees[ti], ti, 0, 0, 0);
+      this.topDepth = 0;
+      this.exits = new Int32Array(0);
+      return;
+    }
+    this.implicitDepth = -1;
+    this.ileaves = new Float64Array(0);
     // pass 1: kept nodes and leaves; pass 2: emit pre-order records (left child = next record)
     // (without limits, trees already in pre-order are copied record by record instead: same layout, faster)
     const unlimited = this.maxDepth === Number.POSITIVE_INFINITY && this.minSamplesSplit <= 0;
@@ -187,8 +382,16 @@ export class TreeEnsemblePredictor {
     this.roots = new Int32Array(trees.length);
     this.nodes = new Int32Array(fits ? 2 * total : 0);
     this.leafValues = new Float64Array(fits ? leaves : 0);
-    this.keys = new Int32Array(0);
-    this.clean = new Int32Array(0);
+    const D0 = fits ? TOP_DEPTH : 0;
+    this.topDepth = D0;
+    const L0 = (1 << D0) - 1;
+    this.inodes = new Int32Array(2 * L0 * trees.length);
+    this.exits = new Int32Array(D0 > 0 ? (L0 + 1) * trees.length : 0);
+    for (let i = 0; i < this.inodes.length; i += 2) {
+      this.inodes[i] = KEY_MAX;
+      this.inodes[i + 1] = p;
+    }
+    const posOf = new Int32Array(maxNodes);
     if (!fits) return;
     let off = 0;
     let li = 0;
@@ -208,17 +411,84 @@ export class TreeEnsemblePredictor {
             nodes[g + 1] = leafWord;
             vals[li++] = scale === 1 ? t.value[i] : scale * t.value[i];
           } else {
-            nodes[g] = thresholdKey(t.threshold[i]);
+            nodes[g] = this.nodeKey(f, t.threshold[i]);
             nodes[g + 1] = ((t.right[i] - i - 1) << fb) | f;
           }
+          posOf[i] = off + i;
         }
+        this.fillTop(t, ti, 0, 0, 0, posOf);
         off += t.nodeCount;
         continue;
       }
-      const c = this.walk(t, stNode, stDepth, stParent, nodes, off, li);
+      const c = this.walk(t, stNode, stDepth, stParent, nodes, off, li, posOf);
+      this.fillTop(t, ti, 0, 0, 0, posOf);
       off += c.nodes;
       li += c.leaves;
     }
+  }
+
+  /** Depth of t under the limits (deepest kept leaf), or cap + 1 as soon as it exceeds cap; sets keptCount. */
+  private limitedDepth(t: TreeArrays, stNode: Int32Array, stDepth: Int32Array, cap: number): number {
+    const feature = t.feature;
+    const maxDepth = this.maxDepth;
+    const mss = this.minSamplesSplit;
+    let sp = 0;
+    let deepest = 0;
+    let kept = 0;
+    stNode[sp] = 0;
+    stDepth[sp++] = 0;
+    while (sp > 0) {
+      sp--;
+      const n = stNode[sp];
+      const d = stDepth[sp];
+      kept++;
+      if (feature[n] < 0 || d >= maxDepth || t.nSamples[n] < mss) {
+        if (d > deepest) deepest = d;
+        continue;
+      }
+      if (d >= cap) {
+        this.keptCount = kept;
+        return cap + 1;
+      }
+      stNode[sp] = t.right[n];
+      stDepth[sp++] = d + 1;
+      stNode[sp] = t.left[n];
+      stDepth[sp++] = d + 1;
+    }
+    this.keptCount = kept;
+    return deepest;
+  }
+
+  /** Writes node n of tree ti (at slot i, depth d of the complete layout) and its subtree. */
+  private fillImplicit(t: TreeArrays, ti: number, n: number, i: number, d: number): void {
+    const D = this.implicitDepth;
+    const L = (1 << D) - 1;
+    if (t.feature[n] < 0 || d >= this.maxDepth || t.nSamples[n] < this.minSamplesSplit) {
+      // carried down the always-left records to the leftmost leaf slot below i
+      const slot = ((i + 1) << (D - d)) - 1 - L;
+      this.ileaves[ti * (L + 1) + slot] = this.scale === 1 ? t.value[n] : this.scale * t.value[n];
+      return;
+    }
+    const g = 2 * (ti * L + i);
+    this.inodes[g] = this.nodeKey(t.feature[n], t.threshold[n]);
+    this.inodes[g + 1] = t.feature[n];
+    this.fillImplicit(t, ti, t.left[n], 2 * i + 1, d + 1);
+    this.fillImplicit(t, ti, t.right[n], 2 * i + 2, d + 1);
+  }
+
+  /** Writes the implicit top of tree ti from node n (slot i, depth d); exits hold pointer-layout records (posOf). */
+  private fillTop(t: TreeArrays, ti: number, n: number, i: number, d: number, posOf: Int32Array): void {
+    const D = this.topDepth;
+    const L = (1 << D) - 1;
+    if (d === D || t.feature[n] < 0 || d >= this.maxDepth || t.nSamples[n] < this.minSamplesSplit) {
+      this.exits[ti * (L + 1) + ((i + 1) << (D - d)) - 1 - L] = posOf[n];
+      return;
+    }
+    const g = 2 * (ti * L + i);
+    this.inodes[g] = this.nodeKey(t.feature[n], t.threshold[n]);
+    this.inodes[g + 1] = t.feature[n];
+    this.fillTop(t, ti, t.left[n], 2 * i + 1, d + 1, posOf);
+    this.fillTop(t, ti, t.right[n], 2 * i + 2, d + 1, posOf);
   }
 
   /** Pre-order walk of t under the limits: counts kept nodes / leaves and, when `nodes` is given, writes records. */
@@ -230,6 +500,7 @@ export class TreeEnsemblePredictor {
     nodes: Int32Array | null,
     off: number,
     li0: number,
+    posOf?: Int32Array,
   ): { nodes: number; leaves: number } {
     const feature = t.feature;
     const maxDepth = this.maxDepth;
@@ -250,6 +521,7 @@ export class TreeEnsemblePredictor {
       const d = stDepth[sp];
       const par = stParent[sp];
       const pos = off + k++;
+      if (posOf) posOf[n] = pos;
       // a right child: patch the parent's delta (its left subtree has just been written)
       if (nodes && par >= 0) nodes[2 * par + 1] |= (pos - par - 1) << fb;
       const f = feature[n];
@@ -262,7 +534,7 @@ export class TreeEnsemblePredictor {
         li++;
       } else {
         if (nodes) {
-          nodes[2 * pos] = thresholdKey(t.threshold[n]);
+          nodes[2 * pos] = this.nodeKey(f, t.threshold[n]);
           nodes[2 * pos + 1] = f;
         }
         stNode[sp] = t.right[n];
@@ -318,7 +590,11 @@ export class TreeEnsemblePredictor {
           out[r] = acc;
         }
       }
-      if (nc < ROW_MAJOR_BELOW)
+      if (this.implicitDepth >= 0) {
+        if (nc < ROW_MAJOR_BELOW)
+          for (let c = 0; c < nc; c++) this.rowMajorImplicit(c * q, this.clean[c], out, from, to);
+        else this.treeMajorImplicit(nc, out, from, to);
+      } else if (nc < ROW_MAJOR_BELOW)
         for (let c = 0; c < nc; c++) this.rowMajor(c * q, this.clean[c], out, from, to);
       else this.treeMajor(nc, out, from, to);
     }
@@ -371,15 +647,33 @@ export class TreeEnsemblePredictor {
     const keys = this.keys;
     const f32 = F32;
     const i32 = I32;
+    const lo = this.kLo;
+    const hi = this.kHi;
+    const rankOff = this.rankOff;
     for (let f = 0; f < p; f++) {
       const v = x[xo + f];
       if (Number.isNaN(v)) return false;
       f32[0] = v;
       const b = i32[0];
-      keys[ko + f] = (b & 0x7fffffff) === 0 ? 0 : b >= 0 ? b : b ^ 0x7fffffff;
+      const key = (b & 0x7fffffff) === 0 ? 0 : b >= 0 ? b : b ^ 0x7fffffff;
+      const s = rankOff[f];
+      const e = rankOff[f + 1];
+      if (s === e) {
+        const l = lo[f];
+        const h = hi[f];
+        keys[ko + f] = Math.max(l, Math.min(key, h)) - l;
+      } else keys[ko + f] = countBelow(this.rankKeys, s, e, key) - s;
     }
     keys[ko + p] = KEY_MAX;
     return true;
+  }
+
+  /** Transformed key of threshold t on feature f (see kLo / rankKeys). */
+  private nodeKey(f: number, t: number): number {
+    const key = thresholdKey(t);
+    const s = this.rankOff[f];
+    const e = this.rankOff[f + 1];
+    return s === e ? key - this.kLo[f] : countBelow(this.rankKeys, s, e, key) - s;
   }
 
   /** One row (keys at keys[ko..]), trees [from, to) eight at a time in lockstep; adds to out[r] in tree order. */
@@ -390,17 +684,74 @@ export class TreeEnsemblePredictor {
     const vals = this.leafValues;
     const fb = this.fb;
     const fm = this.fmask;
+    const top = this.inodes;
+    const exits = this.exits;
+    const D = this.topDepth;
+    const L = (1 << D) - 1;
     let acc = out[r];
     let ti = from;
     for (; ti + 8 <= to; ti += 8) {
-      let n0 = roots[ti];
-      let n1 = roots[ti + 1];
-      let n2 = roots[ti + 2];
-      let n3 = roots[ti + 3];
-      let n4 = roots[ti + 4];
-      let n5 = roots[ti + 5];
-      let n6 = roots[ti + 6];
-      let n7 = roots[ti + 7];
+      let n0 = (ti + 0) * L;
+      let n1 = (ti + 1) * L;
+      let n2 = (ti + 2) * L;
+      let n3 = (ti + 3) * L;
+      let n4 = (ti + 4) * L;
+      let n5 = (ti + 5) * L;
+      let n6 = (ti + 6) * L;
+      let n7 = (ti + 7) * L;
+      const c0 = 1 - n0;
+      const c1 = 1 - n1;
+      const c2 = 1 - n2;
+      const c3 = 1 - n3;
+      const c4 = 1 - n4;
+      const c5 = 1 - n5;
+      const c6 = 1 - n6;
+      const c7 = 1 - n7;
+      for (let s = 0; s < D; s++) {
+        let a = 0;
+        let k = 0;
+        let d = 0;
+        a = top[2 * n0];
+        k = keys[ko + top[2 * n0 + 1]];
+        d = (a - k) | 0;
+        n0 = 2 * n0 + c0 + (d >>> 31);
+        a = top[2 * n1];
+        k = keys[ko + top[2 * n1 + 1]];
+        d = (a - k) | 0;
+        n1 = 2 * n1 + c1 + (d >>> 31);
+        a = top[2 * n2];
+        k = keys[ko + top[2 * n2 + 1]];
+        d = (a - k) | 0;
+        n2 = 2 * n2 + c2 + (d >>> 31);
+        a = top[2 * n3];
+        k = keys[ko + top[2 * n3 + 1]];
+        d = (a - k) | 0;
+        n3 = 2 * n3 + c3 + (d >>> 31);
+        a = top[2 * n4];
+        k = keys[ko + top[2 * n4 + 1]];
+        d = (a - k) | 0;
+        n4 = 2 * n4 + c4 + (d >>> 31);
+        a = top[2 * n5];
+        k = keys[ko + top[2 * n5 + 1]];
+        d = (a - k) | 0;
+        n5 = 2 * n5 + c5 + (d >>> 31);
+        a = top[2 * n6];
+        k = keys[ko + top[2 * n6 + 1]];
+        d = (a - k) | 0;
+        n6 = 2 * n6 + c6 + (d >>> 31);
+        a = top[2 * n7];
+        k = keys[ko + top[2 * n7 + 1]];
+        d = (a - k) | 0;
+        n7 = 2 * n7 + c7 + (d >>> 31);
+      }
+      n0 = D > 0 ? exits[n0 + ti + 0 - L] : roots[ti + 0];
+      n1 = D > 0 ? exits[n1 + ti + 1 - L] : roots[ti + 1];
+      n2 = D > 0 ? exits[n2 + ti + 2 - L] : roots[ti + 2];
+      n3 = D > 0 ? exits[n3 + ti + 3 - L] : roots[ti + 3];
+      n4 = D > 0 ? exits[n4 + ti + 4 - L] : roots[ti + 4];
+      n5 = D > 0 ? exits[n5 + ti + 5 - L] : roots[ti + 5];
+      n6 = D > 0 ? exits[n6 + ti + 6 - L] : roots[ti + 6];
+      n7 = D > 0 ? exits[n7 + ti + 7 - L] : roots[ti + 7];
       for (;;) {
         let a = 0;
         let b = 0;
@@ -410,42 +761,42 @@ export class TreeEnsemblePredictor {
         b = nd[2 * n0 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m0 = n0 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m0 = n0 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n1];
         b = nd[2 * n1 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m1 = n1 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m1 = n1 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n2];
         b = nd[2 * n2 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m2 = n2 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m2 = n2 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n3];
         b = nd[2 * n3 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m3 = n3 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m3 = n3 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n4];
         b = nd[2 * n4 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m4 = n4 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m4 = n4 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n5];
         b = nd[2 * n5 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m5 = n5 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m5 = n5 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n6];
         b = nd[2 * n6 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m6 = n6 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m6 = n6 + 1 + ((b >> fb) & (d >> 31));
         a = nd[2 * n7];
         b = nd[2 * n7 + 1];
         k = keys[ko + (b & fm)];
         d = (a - k) | 0;
-        const m7 = n7 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m7 = n7 + 1 + ((b >> fb) & (d >> 31));
         const moved =
           (m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3) | (m4 ^ n4) | (m5 ^ n5) | (m6 ^ n6) | (m7 ^ n7);
         n0 = m0;
@@ -474,7 +825,7 @@ export class TreeEnsemblePredictor {
         const b = nd[2 * n + 1];
         const k = keys[ko + (b & fm)];
         const d = (a - k) | 0;
-        const m = n + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+        const m = n + 1 + ((b >> fb) & (d >> 31));
         if (m === n) break;
         n = m;
       }
@@ -483,7 +834,7 @@ export class TreeEnsemblePredictor {
     out[r] = acc;
   }
 
-  /** The block's nc clean rows (keys compacted, row ids in `clean`), tree by tree, eight rows in lockstep. */
+  /** The block's nc clean rows (keys compacted, row ids in `clean`), tree by tree, 12 rows in lockstep. */
   private treeMajor(nc: number, out: Float64Array, from: number, to: number): void {
     const nd = this.nodes;
     const keys = this.keys;
@@ -494,16 +845,23 @@ export class TreeEnsemblePredictor {
     const q = this.nFeatures + 1;
     const roots = this.roots;
     const total = nd.length >> 1;
+    const top = this.inodes;
+    const exits = this.exits;
+    const D = this.topDepth;
+    const L = (1 << D) - 1;
     let sink = 0;
     for (let ti = from; ti < to; ti++) {
       const root = roots[ti];
+      const tb = ti * L;
+      const tc = 1 - tb;
+      const el = ti - L;
       if (nc >= PREFETCH_MIN) {
         // stream the tree's records in order first (hardware prefetch), so the walks below hit the cache
         const end = 2 * (ti + 1 < roots.length ? roots[ti + 1] : total);
         for (let i = 2 * root; i < end; i += 16) sink |= nd[i];
       }
       let c = 0;
-      for (; c + 8 <= nc; c += 8) {
+      for (; c + 12 <= nc; c += 12) {
         const k0 = c * q;
         const k1 = k0 + q;
         const k2 = k1 + q;
@@ -512,14 +870,102 @@ export class TreeEnsemblePredictor {
         const k5 = k4 + q;
         const k6 = k5 + q;
         const k7 = k6 + q;
-        let n0 = root;
-        let n1 = root;
-        let n2 = root;
-        let n3 = root;
-        let n4 = root;
-        let n5 = root;
-        let n6 = root;
-        let n7 = root;
+        const k8 = k7 + q;
+        const k9 = k8 + q;
+        const k10 = k9 + q;
+        const k11 = k10 + q;
+        let n0 = tb;
+        let n1 = tb;
+        let n2 = tb;
+        let n3 = tb;
+        let n4 = tb;
+        let n5 = tb;
+        let n6 = tb;
+        let n7 = tb;
+        let n8 = tb;
+        let n9 = tb;
+        let n10 = tb;
+        let n11 = tb;
+        for (let s = 0; s < D; s++) {
+          let a = 0;
+          let k = 0;
+          let d = 0;
+          a = top[2 * n0];
+          k = keys[k0 + top[2 * n0 + 1]];
+          d = (a - k) | 0;
+          n0 = 2 * n0 + tc + (d >>> 31);
+          a = top[2 * n1];
+          k = keys[k1 + top[2 * n1 + 1]];
+          d = (a - k) | 0;
+          n1 = 2 * n1 + tc + (d >>> 31);
+          a = top[2 * n2];
+          k = keys[k2 + top[2 * n2 + 1]];
+          d = (a - k) | 0;
+          n2 = 2 * n2 + tc + (d >>> 31);
+          a = top[2 * n3];
+          k = keys[k3 + top[2 * n3 + 1]];
+          d = (a - k) | 0;
+          n3 = 2 * n3 + tc + (d >>> 31);
+          a = top[2 * n4];
+          k = keys[k4 + top[2 * n4 + 1]];
+          d = (a - k) | 0;
+          n4 = 2 * n4 + tc + (d >>> 31);
+          a = top[2 * n5];
+          k = keys[k5 + top[2 * n5 + 1]];
+          d = (a - k) | 0;
+          n5 = 2 * n5 + tc + (d >>> 31);
+          a = top[2 * n6];
+          k = keys[k6 + top[2 * n6 + 1]];
+          d = (a - k) | 0;
+          n6 = 2 * n6 + tc + (d >>> 31);
+          a = top[2 * n7];
+          k = keys[k7 + top[2 * n7 + 1]];
+          d = (a - k) | 0;
+          n7 = 2 * n7 + tc + (d >>> 31);
+          a = top[2 * n8];
+          k = keys[k8 + top[2 * n8 + 1]];
+          d = (a - k) | 0;
+          n8 = 2 * n8 + tc + (d >>> 31);
+          a = top[2 * n9];
+          k = keys[k9 + top[2 * n9 + 1]];
+          d = (a - k) | 0;
+          n9 = 2 * n9 + tc + (d >>> 31);
+          a = top[2 * n10];
+          k = keys[k10 + top[2 * n10 + 1]];
+          d = (a - k) | 0;
+          n10 = 2 * n10 + tc + (d >>> 31);
+          a = top[2 * n11];
+          k = keys[k11 + top[2 * n11 + 1]];
+          d = (a - k) | 0;
+          n11 = 2 * n11 + tc + (d >>> 31);
+        }
+        if (D > 0) {
+          n0 = exits[n0 + el];
+          n1 = exits[n1 + el];
+          n2 = exits[n2 + el];
+          n3 = exits[n3 + el];
+          n4 = exits[n4 + el];
+          n5 = exits[n5 + el];
+          n6 = exits[n6 + el];
+          n7 = exits[n7 + el];
+          n8 = exits[n8 + el];
+          n9 = exits[n9 + el];
+          n10 = exits[n10 + el];
+          n11 = exits[n11 + el];
+        } else {
+          n0 = root;
+          n1 = root;
+          n2 = root;
+          n3 = root;
+          n4 = root;
+          n5 = root;
+          n6 = root;
+          n7 = root;
+          n8 = root;
+          n9 = root;
+          n10 = root;
+          n11 = root;
+        }
         for (;;) {
           let a = 0;
           let b = 0;
@@ -529,44 +975,75 @@ export class TreeEnsemblePredictor {
           b = nd[2 * n0 + 1];
           k = keys[k0 + (b & fm)];
           d = (a - k) | 0;
-          const m0 = n0 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m0 = n0 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n1];
           b = nd[2 * n1 + 1];
           k = keys[k1 + (b & fm)];
           d = (a - k) | 0;
-          const m1 = n1 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m1 = n1 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n2];
           b = nd[2 * n2 + 1];
           k = keys[k2 + (b & fm)];
           d = (a - k) | 0;
-          const m2 = n2 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m2 = n2 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n3];
           b = nd[2 * n3 + 1];
           k = keys[k3 + (b & fm)];
           d = (a - k) | 0;
-          const m3 = n3 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m3 = n3 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n4];
           b = nd[2 * n4 + 1];
           k = keys[k4 + (b & fm)];
           d = (a - k) | 0;
-          const m4 = n4 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m4 = n4 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n5];
           b = nd[2 * n5 + 1];
           k = keys[k5 + (b & fm)];
           d = (a - k) | 0;
-          const m5 = n5 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m5 = n5 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n6];
           b = nd[2 * n6 + 1];
           k = keys[k6 + (b & fm)];
           d = (a - k) | 0;
-          const m6 = n6 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m6 = n6 + 1 + ((b >> fb) & (d >> 31));
           a = nd[2 * n7];
           b = nd[2 * n7 + 1];
           k = keys[k7 + (b & fm)];
           d = (a - k) | 0;
-          const m7 = n7 + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m7 = n7 + 1 + ((b >> fb) & (d >> 31));
+          a = nd[2 * n8];
+          b = nd[2 * n8 + 1];
+          k = keys[k8 + (b & fm)];
+          d = (a - k) | 0;
+          const m8 = n8 + 1 + ((b >> fb) & (d >> 31));
+          a = nd[2 * n9];
+          b = nd[2 * n9 + 1];
+          k = keys[k9 + (b & fm)];
+          d = (a - k) | 0;
+          const m9 = n9 + 1 + ((b >> fb) & (d >> 31));
+          a = nd[2 * n10];
+          b = nd[2 * n10 + 1];
+          k = keys[k10 + (b & fm)];
+          d = (a - k) | 0;
+          const m10 = n10 + 1 + ((b >> fb) & (d >> 31));
+          a = nd[2 * n11];
+          b = nd[2 * n11 + 1];
+          k = keys[k11 + (b & fm)];
+          d = (a - k) | 0;
+          const m11 = n11 + 1 + ((b >> fb) & (d >> 31));
           const moved =
-            (m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3) | (m4 ^ n4) | (m5 ^ n5) | (m6 ^ n6) | (m7 ^ n7);
+            (m0 ^ n0) |
+            (m1 ^ n1) |
+            (m2 ^ n2) |
+            (m3 ^ n3) |
+            (m4 ^ n4) |
+            (m5 ^ n5) |
+            (m6 ^ n6) |
+            (m7 ^ n7) |
+            (m8 ^ n8) |
+            (m9 ^ n9) |
+            (m10 ^ n10) |
+            (m11 ^ n11);
           n0 = m0;
           n1 = m1;
           n2 = m2;
@@ -575,6 +1052,10 @@ export class TreeEnsemblePredictor {
           n5 = m5;
           n6 = m6;
           n7 = m7;
+          n8 = m8;
+          n9 = m9;
+          n10 = m10;
+          n11 = m11;
           if (moved === 0) break;
         }
         out[clean[c + 0]] += vals[nd[2 * n0]];
@@ -585,16 +1066,27 @@ export class TreeEnsemblePredictor {
         out[clean[c + 5]] += vals[nd[2 * n5]];
         out[clean[c + 6]] += vals[nd[2 * n6]];
         out[clean[c + 7]] += vals[nd[2 * n7]];
+        out[clean[c + 8]] += vals[nd[2 * n8]];
+        out[clean[c + 9]] += vals[nd[2 * n9]];
+        out[clean[c + 10]] += vals[nd[2 * n10]];
+        out[clean[c + 11]] += vals[nd[2 * n11]];
       }
       for (; c < nc; c++) {
         const ko = c * q;
-        let n = root;
+        let n = tb;
+        for (let s = 0; s < D; s++) {
+          const a = top[2 * n];
+          const k = keys[ko + top[2 * n + 1]];
+          const d = (a - k) | 0;
+          n = 2 * n + tc + (d >>> 31);
+        }
+        n = D > 0 ? exits[n + el] : root;
         for (;;) {
           const a = nd[2 * n];
           const b = nd[2 * n + 1];
           const k = keys[ko + (b & fm)];
           const d = (a - k) | 0;
-          const m = n + 1 + ((b >> fb) & ((d ^ ((a ^ k) & (d ^ a))) >> 31));
+          const m = n + 1 + ((b >> fb) & (d >> 31));
           if (m === n) break;
           n = m;
         }
@@ -602,5 +1094,182 @@ export class TreeEnsemblePredictor {
       }
     }
     this.sink = sink;
+  }
+
+  /** Implicit layout: one row, trees [from, to) eight at a time, exactly D steps each; adds in tree order. */
+  private rowMajorImplicit(ko: number, r: number, out: Float64Array, from: number, to: number): void {
+    const nd = this.inodes;
+    const keys = this.keys;
+    const vals = this.ileaves;
+    const D = this.implicitDepth;
+    const L = (1 << D) - 1;
+    let acc = out[r];
+    let ti = from;
+    for (; ti + 8 <= to; ti += 8) {
+      let j0 = (ti + 0) * L;
+      let j1 = (ti + 1) * L;
+      let j2 = (ti + 2) * L;
+      let j3 = (ti + 3) * L;
+      let j4 = (ti + 4) * L;
+      let j5 = (ti + 5) * L;
+      let j6 = (ti + 6) * L;
+      let j7 = (ti + 7) * L;
+      const c0 = 1 - j0;
+      const c1 = 1 - j1;
+      const c2 = 1 - j2;
+      const c3 = 1 - j3;
+      const c4 = 1 - j4;
+      const c5 = 1 - j5;
+      const c6 = 1 - j6;
+      const c7 = 1 - j7;
+      for (let s = 0; s < D; s++) {
+        let a = 0;
+        let k = 0;
+        let d = 0;
+        a = nd[2 * j0];
+        k = keys[ko + nd[2 * j0 + 1]];
+        d = (a - k) | 0;
+        j0 = 2 * j0 + c0 + (d >>> 31);
+        a = nd[2 * j1];
+        k = keys[ko + nd[2 * j1 + 1]];
+        d = (a - k) | 0;
+        j1 = 2 * j1 + c1 + (d >>> 31);
+        a = nd[2 * j2];
+        k = keys[ko + nd[2 * j2 + 1]];
+        d = (a - k) | 0;
+        j2 = 2 * j2 + c2 + (d >>> 31);
+        a = nd[2 * j3];
+        k = keys[ko + nd[2 * j3 + 1]];
+        d = (a - k) | 0;
+        j3 = 2 * j3 + c3 + (d >>> 31);
+        a = nd[2 * j4];
+        k = keys[ko + nd[2 * j4 + 1]];
+        d = (a - k) | 0;
+        j4 = 2 * j4 + c4 + (d >>> 31);
+        a = nd[2 * j5];
+        k = keys[ko + nd[2 * j5 + 1]];
+        d = (a - k) | 0;
+        j5 = 2 * j5 + c5 + (d >>> 31);
+        a = nd[2 * j6];
+        k = keys[ko + nd[2 * j6 + 1]];
+        d = (a - k) | 0;
+        j6 = 2 * j6 + c6 + (d >>> 31);
+        a = nd[2 * j7];
+        k = keys[ko + nd[2 * j7 + 1]];
+        d = (a - k) | 0;
+        j7 = 2 * j7 + c7 + (d >>> 31);
+      }
+      acc += vals[j0 + ti + 0 - L];
+      acc += vals[j1 + ti + 1 - L];
+      acc += vals[j2 + ti + 2 - L];
+      acc += vals[j3 + ti + 3 - L];
+      acc += vals[j4 + ti + 4 - L];
+      acc += vals[j5 + ti + 5 - L];
+      acc += vals[j6 + ti + 6 - L];
+      acc += vals[j7 + ti + 7 - L];
+    }
+    for (; ti < to; ti++) {
+      let j = ti * L;
+      const c = 1 - j;
+      for (let s = 0; s < D; s++) {
+        const a = nd[2 * j];
+        const k = keys[ko + nd[2 * j + 1]];
+        const d = (a - k) | 0;
+        j = 2 * j + c + (d >>> 31);
+      }
+      acc += vals[j + ti - L];
+    }
+    out[r] = acc;
+  }
+
+  /** Implicit layout: the block's nc clean rows, tree by tree, eight rows in lockstep, exactly D steps each. */
+  private treeMajorImplicit(nc: number, out: Float64Array, from: number, to: number): void {
+    const nd = this.inodes;
+    const keys = this.keys;
+    const clean = this.clean;
+    const vals = this.ileaves;
+    const q = this.nFeatures + 1;
+    const D = this.implicitDepth;
+    const L = (1 << D) - 1;
+    for (let ti = from; ti < to; ti++) {
+      const root = ti * L;
+      const c = 1 - root;
+      const lb = ti - L;
+      let r = 0;
+      for (; r + 8 <= nc; r += 8) {
+        const k0 = (r + 0) * q;
+        const k1 = (r + 1) * q;
+        const k2 = (r + 2) * q;
+        const k3 = (r + 3) * q;
+        const k4 = (r + 4) * q;
+        const k5 = (r + 5) * q;
+        const k6 = (r + 6) * q;
+        const k7 = (r + 7) * q;
+        let j0 = root;
+        let j1 = root;
+        let j2 = root;
+        let j3 = root;
+        let j4 = root;
+        let j5 = root;
+        let j6 = root;
+        let j7 = root;
+        for (let s = 0; s < D; s++) {
+          let a = 0;
+          let k = 0;
+          let d = 0;
+          a = nd[2 * j0];
+          k = keys[k0 + nd[2 * j0 + 1]];
+          d = (a - k) | 0;
+          j0 = 2 * j0 + c + (d >>> 31);
+          a = nd[2 * j1];
+          k = keys[k1 + nd[2 * j1 + 1]];
+          d = (a - k) | 0;
+          j1 = 2 * j1 + c + (d >>> 31);
+          a = nd[2 * j2];
+          k = keys[k2 + nd[2 * j2 + 1]];
+          d = (a - k) | 0;
+          j2 = 2 * j2 + c + (d >>> 31);
+          a = nd[2 * j3];
+          k = keys[k3 + nd[2 * j3 + 1]];
+          d = (a - k) | 0;
+          j3 = 2 * j3 + c + (d >>> 31);
+          a = nd[2 * j4];
+          k = keys[k4 + nd[2 * j4 + 1]];
+          d = (a - k) | 0;
+          j4 = 2 * j4 + c + (d >>> 31);
+          a = nd[2 * j5];
+          k = keys[k5 + nd[2 * j5 + 1]];
+          d = (a - k) | 0;
+          j5 = 2 * j5 + c + (d >>> 31);
+          a = nd[2 * j6];
+          k = keys[k6 + nd[2 * j6 + 1]];
+          d = (a - k) | 0;
+          j6 = 2 * j6 + c + (d >>> 31);
+          a = nd[2 * j7];
+          k = keys[k7 + nd[2 * j7 + 1]];
+          d = (a - k) | 0;
+          j7 = 2 * j7 + c + (d >>> 31);
+        }
+        out[clean[r + 0]] += vals[j0 + lb];
+        out[clean[r + 1]] += vals[j1 + lb];
+        out[clean[r + 2]] += vals[j2 + lb];
+        out[clean[r + 3]] += vals[j3 + lb];
+        out[clean[r + 4]] += vals[j4 + lb];
+        out[clean[r + 5]] += vals[j5 + lb];
+        out[clean[r + 6]] += vals[j6 + lb];
+        out[clean[r + 7]] += vals[j7 + lb];
+      }
+      for (; r < nc; r++) {
+        const ko = r * q;
+        let j = root;
+        for (let s = 0; s < D; s++) {
+          const a = nd[2 * j];
+          const k = keys[ko + nd[2 * j + 1]];
+          const d = (a - k) | 0;
+          j = 2 * j + c + (d >>> 31);
+        }
+        out[clean[r]] += vals[j + lb];
+      }
+    }
   }
 }
