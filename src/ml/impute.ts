@@ -19,6 +19,7 @@ import {
   resolveParams,
 } from "./linalg.ts";
 import type { ParamSpec } from "./linalg.ts";
+import { SubspaceKnnIndex, TopK } from "./knn_index.ts";
 import { BayesianRidge } from "./linear.ts";
 import { MLInputError, matrix } from "./types.ts";
 import type { Matrix, ModelState, Params, Transformer } from "./types.ts";
@@ -179,6 +180,19 @@ export class SimpleImputer implements Transformer {
   }
 }
 
+/**
+ * When KNNImputer uses a k-d index (exact, see knn_index.ts) instead of scanning every fitted row: with at least
+ * `minRows` fitted rows and at most 31 columns, for a (present columns, imputed column) pattern seen `buildAfter`
+ * times; at most `maxIndexes` indexes are kept. Mutable for tests.
+ */
+export const KNN_INDEX = { minRows: 1000, buildAfter: 8, maxIndexes: 16 };
+
+function popcount(v: number): number {
+  let x = v - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
 const KNN_SPECS: Record<string, ParamSpec> = {
   n_neighbors: { default: 5, check: isNumber({ min: 1, integer: true }) },
   weights: { default: "uniform", check: isOneOf(["uniform", "distance"]) },
@@ -229,6 +243,9 @@ export class KNNImputer implements Transformer {
   private fitCols_: Float64Array | null = null;
   /** Distance scratch reused across transform calls (transform is synchronous). */
   private distScratch_: Float64Array | null = null;
+  /** k-d indexes by (present-column mask, imputed column), and how often each was asked for. */
+  private indexes_ = new Map<number, { tree: SubspaceKnnIndex; others: Int32Array }>();
+  private indexHits_ = new Map<number, number>();
 
   constructor(params: KNNImputerParams = {}) {
     this.params = resolveParams(this.kind, KNN_SPECS, params as Partial<Params>);
@@ -245,6 +262,8 @@ export class KNNImputer implements Transformer {
     this.rowHasNaN_ = null;
     this.fitCols_ = null;
     this.distScratch_ = null;
+    this.indexes_.clear();
+    this.indexHits_.clear();
     this.nRows_ = X.rows;
     this.nFeaturesIn_ = X.cols;
     this.featureNames_ = X.featureNames ? [...X.featureNames] : null;
@@ -269,17 +288,47 @@ export class KNNImputer implements Transformer {
     const bestRow = new Int32Array(k);
     const bestKey = new Float64Array(k);
     const donors: number[] = [];
+    const top = new TopK(k);
+    const indexable = nf >= KNN_INDEX.minRows && m <= 31;
     for (let i = 0; i < X.rows; i++) {
-      let anyMissing = false;
-      for (let j = 0; j < m; j++) if (Number.isNaN(X.data[i * m + j])) anyMissing = true;
-      if (!anyMissing) continue;
+      let presentMask = 0;
+      let present = 0;
+      for (let j = 0; j < m; j++)
+        if (!Number.isNaN(X.data[i * m + j])) {
+          present++;
+          if (j < 31) presentMask |= 1 << j;
+        }
+      if (present === m) continue;
       if (!dist) {
         if (!this.distScratch_ || this.distScratch_.length !== nf) this.distScratch_ = new Float64Array(nf);
         dist = this.distScratch_;
       }
+      // columns of this row answered by a k-d index (exact; see knn_index.ts); the rest by the full scan below
+      let viaIndex = 0;
+      if (indexable && present > 0) {
+        for (let c = 0; c < m; c++) {
+          if (!Number.isNaN(X.data[i * m + c])) continue;
+          const ix = this.subspaceIndex(presentMask, c);
+          if (!ix) continue;
+          viaIndex |= 1 << c;
+          top.reset();
+          for (const r of ix.others) top.offer(nanEuclidean(X.data, i * m, F, r * m, m), r);
+          ix.tree.search(X.data, i * m, top);
+          let anyFinite = false;
+          donors.length = top.count;
+          for (let q = 0; q < top.count; q++) {
+            donors[q] = top.row[q];
+            dist[top.row[q]] = top.dist[q];
+            if (!Number.isNaN(top.dist[q])) anyFinite = true;
+          }
+          out[i * m + c] = anyFinite ? imputeValue(donors, dist, F, m, c, byDistance) : this.colMeans_[c];
+        }
+        if (viaIndex !== 0 && m - present === popcount(viaIndex)) continue;
+      }
       this.distances(X.data, i * m, dist);
       for (let c = 0; c < m; c++) {
         if (!Number.isNaN(X.data[i * m + c])) continue;
+        if ((viaIndex >> c) & 1) continue;
         let anyFinite = false;
         let cnt = 0;
         for (let r = 0; r < nf; r++) {
@@ -359,6 +408,47 @@ export class KNNImputer implements Transformer {
     const scale = m / present;
     for (let r = 0; r < nf; r++)
       dist[r] = flags[r] === 1 ? nanEuclidean(x, xo, F, r * m, m) : Math.sqrt(scale * dist[r]);
+  }
+
+  /**
+   * The k-d index for queries whose present columns are `presentMask` and that need column c, once such queries
+   * have been seen KNN_INDEX.buildAfter times (a one-off query is cheaper as a scan than building a tree). Indexed:
+   * fitted rows with column c and every present column; `others`: fitted rows with column c but a gap in a present
+   * column (scanned with nanEuclidean; their distance uses fewer coordinates).
+   */
+  private subspaceIndex(
+    presentMask: number,
+    c: number,
+  ): { tree: SubspaceKnnIndex; others: Int32Array } | null {
+    const key = presentMask * 32 + c;
+    const hit = this.indexes_.get(key);
+    if (hit) return hit;
+    const seen = (this.indexHits_.get(key) ?? 0) + 1;
+    this.indexHits_.set(key, seen);
+    if (seen < KNN_INDEX.buildAfter) return null;
+    const F = this.fitX_!;
+    const m = this.nFeaturesIn_;
+    const cols: number[] = [];
+    for (let j = 0; j < m; j++) if ((presentMask >> j) & 1) cols.push(j);
+    const clean: number[] = [];
+    const others: number[] = [];
+    for (let r = 0; r < this.nRows_; r++) {
+      if (Number.isNaN(F[r * m + c])) continue;
+      let full = true;
+      for (const j of cols)
+        if (Number.isNaN(F[r * m + j])) {
+          full = false;
+          break;
+        }
+      (full ? clean : others).push(r);
+    }
+    const entry = {
+      tree: new SubspaceKnnIndex(F, m, Int32Array.from(clean), Int32Array.from(cols)),
+      others: Int32Array.from(others),
+    };
+    if (this.indexes_.size >= KNN_INDEX.maxIndexes) this.indexes_.clear();
+    this.indexes_.set(key, entry);
+    return entry;
   }
 
   /** Donor rows (fitted-row indices) used for cell (row, col) of X, nearest first. For debugging / tests. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Rng } from "../../src/data/prng.ts";
-import { IterativeImputer, KNNImputer, nanEuclidean, SimpleImputer } from "../../src/ml/impute.ts";
+import { IterativeImputer, KNN_INDEX, KNNImputer, nanEuclidean, SimpleImputer } from "../../src/ml/impute.ts";
 import { fromRows, matrix } from "../../src/ml/types.ts";
 import { fixture, housingMatrix, loadHousing } from "../helpers/housing.ts";
 
@@ -113,67 +113,78 @@ describe("KNNImputer vs sklearn (knn_imputer.json)", () => {
     assert.throws(() => new KNNImputer().fit(fromRows([[Number.POSITIVE_INFINITY]])), /Infinity at row 0/);
   });
 
-  it("transform equals the plain nan-euclidean ranking bit for bit (column-major fast path; fitted rows with and without gaps; repeated calls)", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 1e6 }),
-        fc.integer({ min: 1, max: 6 }),
-        fc.constantFrom<"uniform" | "distance">("uniform", "distance"),
-        (seed, k, weights) => {
-          const r = new Rng(seed);
-          const m = 2 + r.int(5);
-          const n = 20 + r.int(40);
-          // coarse values: many equal distances, so the (distance, row) tie order is exercised
-          const cell = () => (r.next() < 0.15 ? Number.NaN : r.int(4) * 0.5);
-          const X = matrix(n, m, Float64Array.from({ length: n * m }, cell));
-          const Q = matrix(8, m, Float64Array.from({ length: 8 * m }, cell));
-          const imp = new KNNImputer({ n_neighbors: k, weights }).fit(X);
-          for (const rep of [0, 1]) {
-            const out = imp.transform(Q);
-            for (let i = 0; i < Q.rows; i++) {
-              // expected from the reference definition: nanEuclidean to every fitted row, donors ranked by
-              // (distance, row) among rows where the column is present (KNNImputer.donors)
-              const d = Float64Array.from({ length: n }, (_, f) =>
-                nanEuclidean(Q.data, i * m, X.data, f * m, m),
-              );
-              const allNaN = d.every((v) => Number.isNaN(v));
-              for (let c = 0; c < m; c++) {
-                const got = out.data[i * m + c];
-                if (!Number.isNaN(Q.data[i * m + c])) {
-                  if (!Object.is(got, Q.data[i * m + c])) return false;
-                  continue;
-                }
-                const donors = imp.donors(Q, i, c);
-                if (allNaN || donors.every((f) => Number.isNaN(d[f]))) continue; // column-mean fallback
-                let want: number;
-                if (weights === "uniform") {
-                  let s = 0;
-                  for (const f of donors) s += X.data[f * m + c];
-                  want = s / donors.length;
-                } else {
-                  const zero = donors.some((f) => d[f] === 0);
-                  let sw = 0;
-                  let s = 0;
-                  for (const f of donors) {
-                    let w = zero ? (d[f] === 0 ? 1 : 0) : 1 / d[f];
-                    if (Number.isNaN(w)) w = 0;
-                    sw += w;
-                    s += w * X.data[f * m + c];
+  for (const [label, tuning] of [
+    ["full scan", { minRows: Number.POSITIVE_INFINITY, buildAfter: 1 }],
+    ["k-d index from the first query", { minRows: 0, buildAfter: 1 }],
+    ["scan first, then the k-d index", { minRows: 0, buildAfter: 3 }],
+  ] as const)
+    it(`transform equals the plain nan-euclidean ranking bit for bit (${label}; fitted rows with and without gaps; repeated calls)`, () => {
+      const saved = { ...KNN_INDEX };
+      Object.assign(KNN_INDEX, tuning);
+      try {
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 0, max: 1e6 }),
+            fc.integer({ min: 1, max: 6 }),
+            fc.constantFrom<"uniform" | "distance">("uniform", "distance"),
+            (seed, k, weights) => {
+              const r = new Rng(seed);
+              const m = 2 + r.int(5);
+              const n = 20 + r.int(120);
+              // coarse values: many equal distances, so the (distance, row) tie order is exercised
+              const cell = () => (r.next() < 0.15 ? Number.NaN : r.int(4) * 0.5);
+              const X = matrix(n, m, Float64Array.from({ length: n * m }, cell));
+              const Q = matrix(24, m, Float64Array.from({ length: 24 * m }, cell));
+              const imp = new KNNImputer({ n_neighbors: k, weights }).fit(X);
+              for (const rep of [0, 1]) {
+                const out = imp.transform(Q);
+                for (let i = 0; i < Q.rows; i++) {
+                  // expected from the reference definition: nanEuclidean to every fitted row, donors ranked by
+                  // (distance, row) among rows where the column is present (KNNImputer.donors)
+                  const d = Float64Array.from({ length: n }, (_, f) =>
+                    nanEuclidean(Q.data, i * m, X.data, f * m, m),
+                  );
+                  const allNaN = d.every((v) => Number.isNaN(v));
+                  for (let c = 0; c < m; c++) {
+                    const got = out.data[i * m + c];
+                    if (!Number.isNaN(Q.data[i * m + c])) {
+                      if (!Object.is(got, Q.data[i * m + c])) return false;
+                      continue;
+                    }
+                    const donors = imp.donors(Q, i, c);
+                    if (allNaN || donors.every((f) => Number.isNaN(d[f]))) continue; // column-mean fallback
+                    let want: number;
+                    if (weights === "uniform") {
+                      let s = 0;
+                      for (const f of donors) s += X.data[f * m + c];
+                      want = s / donors.length;
+                    } else {
+                      const zero = donors.some((f) => d[f] === 0);
+                      let sw = 0;
+                      let s = 0;
+                      for (const f of donors) {
+                        let w = zero ? (d[f] === 0 ? 1 : 0) : 1 / d[f];
+                        if (Number.isNaN(w)) w = 0;
+                        sw += w;
+                        s += w * X.data[f * m + c];
+                      }
+                      if (sw === 0) continue;
+                      want = s / sw;
+                    }
+                    if (!Object.is(got, want)) return false;
                   }
-                  if (sw === 0) continue;
-                  want = s / sw;
                 }
-                if (!Object.is(got, want)) return false;
+                if (rep === 0) continue;
               }
-            }
-            if (rep === 0) continue;
-          }
-          return true;
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
+              return true;
+            },
+          ),
+          { numRuns: 150 },
+        );
+      } finally {
+        Object.assign(KNN_INDEX, saved);
+      }
+    });
 });
 
 describe("IterativeImputer vs sklearn (iterative_imputer.json)", () => {
