@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Rng } from "../../src/data/prng.ts";
+import { contractTypes, loadContract } from "../../src/data/contract.ts";
+import { readTable } from "../../src/data/io.ts";
 import { GeoNeighborIndex } from "../../src/features/neighbors.ts";
 
 function brute(
@@ -67,6 +69,20 @@ describe("GeoNeighborIndex (spatial-lag feature)", () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("equals brute force on the real California coordinates (leave-one-out on every row of a 2,500-row sample)", async () => {
+    const contract = loadContract("config/datasets/california_housing.yaml");
+    const f = (await readTable("data/california_housing.csv", { types: contractTypes(contract) })).frame;
+    const idx = new Rng(7).permutation(f.nRows).subarray(0, 2500);
+    const la = Float64Array.from(idx, (i) => f.numeric("latitude")[i]);
+    const lo = Float64Array.from(idx, (i) => f.numeric("longitude")[i]);
+    const y = Float64Array.from(idx, (i) => Math.log1p(f.numeric("median_house_value")[i]));
+    const index = new GeoNeighborIndex(la, lo, y, 10);
+    let bad = 0;
+    for (let i = 0; i < la.length; i++)
+      if (!Object.is(index.query(la[i], lo[i], i), brute(la, lo, y, 10, la[i], lo[i], i))) bad++;
+    assert.equal(bad, 0, `${bad} of ${la.length} rows differ from brute force`);
   });
 
   it("rejects bad input", () => {
