@@ -142,6 +142,27 @@ export class FeaturePipeline {
     return unscaled;
   }
 
+  /**
+   * The same pipeline with standardisation added, fitted on `unscaled` = this (unscaled) pipeline's fitTransform
+   * output on the training rows: equal to fitting a `scale: true` pipeline on those rows (every other part is
+   * fitted on the same data, deterministically), without fitting the imputer, k-means and the neighbour index twice.
+   */
+  withScaling(unscaled: Matrix): { pipeline: FeaturePipeline; X: Matrix } {
+    if (!this.fitted || this.scaler) throw new Error("withScaling needs a fitted, unscaled FeaturePipeline");
+    const p = new FeaturePipeline(this.contract, { ...this.options, scale: true });
+    // fitted parts are not mutated after fitting: shared
+    p.imputer = this.imputer;
+    p.ratioFill = this.ratioFill;
+    p.catFill = this.catFill;
+    p.encoders = this.encoders;
+    p.kmeans = this.kmeans;
+    p.neighbors = this.neighbors;
+    p.featureNames = this.featureNames;
+    p.fitted = true;
+    p.scaler = new StandardScaler().fit(unscaled);
+    return { pipeline: p, X: p.scaler.transform(unscaled) };
+  }
+
   transform(frame: Frame): Matrix {
     if (!this.fitted || !this.imputer) throw new Error("FeaturePipeline is not fitted");
     this.checkColumns(frame);

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { crossValidate, gridSearch, kFold, type ParamGrid } from "../../src/ml/model_selection/index.ts";
+import { FIT_SCORE_MODULE } from "../../src/ml/model_selection/fit_score.ts";
 import { WorkerPool } from "../../src/ml/pool/pool.ts";
+import { createRegressor, regressorFromState } from "../../src/ml/registry.ts";
 import { createStudy, CvRunner, MedianPruner, TPESampler, type Trial } from "../../src/ml/search/index.ts";
-import { MLInputError, matrix } from "../../src/ml/types.ts";
+import { MLInputError, type ModelState, matrix } from "../../src/ml/types.ts";
 import { makeRegression, TOY_KIND } from "../helpers/toy_regressor.ts";
 
 const TOY_MODULE = new URL("../helpers/toy_regressor.ts", import.meta.url).href;
@@ -131,5 +133,31 @@ describe("worker pool", () => {
         kind,
       );
     }
+  });
+
+  it("call: runs an exported function of a src module on a worker (a final refit equals the in-thread fit bit for bit); refuses modules outside src/ and unknown exports", async () => {
+    const { X, y } = makeRegression(400, 4, 9);
+    const params = { n_estimators: 20, max_depth: 4, subsample: 0.8, random_state: 5 };
+    const got = await pool.call<{ state: ModelState; seconds: number }>(
+      FIT_SCORE_MODULE,
+      "fitToState",
+      "GradientBoostingRegressor",
+      params,
+      X,
+      y,
+    );
+    assert.ok(got.seconds >= 0);
+    const remote = regressorFromState(got.state).predict(X);
+    const local = createRegressor("GradientBoostingRegressor", params).fit(X, y).predict(X);
+    assert.ok(
+      remote.every((v, i) => Object.is(v, local[i])),
+      "worker refit differs from the in-thread fit",
+    );
+    await assert.rejects(pool.call(TOY_MODULE, "makeRegression", 10, 2, 1), /refusing to import/);
+    await assert.rejects(
+      pool.call(FIT_SCORE_MODULE, "noSuchFunction"),
+      /no exported function noSuchFunction/,
+    );
+    assert.deepEqual(await pool.broadcast("ping", null), ["pong", "pong"]);
   });
 });

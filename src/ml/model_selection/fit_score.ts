@@ -5,7 +5,7 @@
  * `sharing.derive`. Runs the same in the main thread and in pool workers.
  */
 import { getRegressorKind } from "../registry.ts";
-import type { Matrix, Params, Regressor } from "../types.ts";
+import type { Matrix, ModelState, Params, Regressor } from "../types.ts";
 import { MLInputError, takeRows, takeValues } from "../types.ts";
 import type { Fold } from "./kfold.ts";
 import { resolveScorers } from "./scoring.ts";
@@ -86,4 +86,22 @@ export function runFitScore(task: FitScoreTask, X: Matrix, y: Float64Array, fold
     out.push(r);
   }
   return out;
+}
+
+/** This module's URL, for `pool.call(FIT_SCORE_MODULE, "fitToState", ...)`. */
+export const FIT_SCORE_MODULE = import.meta.url;
+
+/**
+ * Fit `kind(params)` on all of X and return its serialised state and the fit time: a final refit run as a pool task
+ * (`pool.call`), concurrently with other work; `regressorFromState` turns the state back into the same model.
+ */
+export function fitToState(
+  kind: string,
+  params: Params,
+  X: Matrix,
+  y: Float64Array,
+): { state: ModelState; seconds: number } {
+  const t0 = performance.now();
+  const model = getRegressorKind(kind).create(params).fit(X, y);
+  return { state: model.toState(), seconds: (performance.now() - t0) / 1000 };
 }

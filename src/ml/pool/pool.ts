@@ -199,6 +199,15 @@ export class WorkerPool {
     await this.broadcast("dropData", { id });
   }
 
+  /**
+   * Run `fn(...args)` — an exported function of a module under src/ (give its URL, e.g.
+   * `new URL("./x.ts", import.meta.url).href`) — on the next free worker. Arguments and result travel by structured
+   * clone, so pass typed arrays and plain data (e.g. a ModelState), not class instances.
+   */
+  call<T>(moduleUrl: string, fn: string, ...args: unknown[]): Promise<T> {
+    return this.exec<T>("call", { module: moduleUrl, fn, args });
+  }
+
   fitScore(datasetId: number, fold: number, task: FitScoreTask): Promise<VariantResult[]> {
     return this.exec<VariantResult[]>("fitScore", { datasetId, fold, task });
   }

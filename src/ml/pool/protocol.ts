@@ -23,6 +23,7 @@ export type WorkerRequest =
   | { id: number; op: "setData"; payload: SharedDatasetMessage }
   | { id: number; op: "dropData"; payload: { id: number } }
   | { id: number; op: "fitScore"; payload: unknown }
+  | { id: number; op: "call"; payload: { module: string; fn: string; args: unknown[] } }
   | { id: number; op: "ping"; payload: null };
 
 export type WorkerResponse =

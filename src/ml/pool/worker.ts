@@ -11,6 +11,8 @@ interface Dataset {
   folds: Fold[];
 }
 const datasets = new Map<number, Dataset>();
+/** URL prefix of the project's source tree: the only modules a "call" task may import. */
+const SRC_ROOT = new URL("../../", import.meta.url).href;
 
 function attach(m: SharedDatasetMessage): Dataset {
   const X = matrix(
@@ -52,6 +54,16 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       const f = ds.folds[fold];
       if (!f) throw new Error(`worker: dataset ${datasetId} has no fold ${fold}`);
       return runFitScore(task, ds.X, ds.y, f);
+    }
+    case "call": {
+      // an exported function of one of the project's modules (the pool only sends URLs under src/)
+      const { module, fn, args } = req.payload;
+      if (!module.startsWith(SRC_ROOT))
+        throw new Error(`worker: refusing to import ${module} (not under src/)`);
+      const mod = (await import(module)) as Record<string, unknown>;
+      const f = mod[fn];
+      if (typeof f !== "function") throw new Error(`worker: ${module} has no exported function ${fn}`);
+      return await (f as (...a: unknown[]) => unknown)(...args);
     }
     case "ping":
       return "pong";

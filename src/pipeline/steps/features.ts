@@ -7,9 +7,9 @@
  */
 import { deriveSeed, Rng } from "../../data/prng.ts";
 import { FeaturePipeline, type FeatureOptions } from "../../features/pipeline.ts";
-import { KMeans, calinskiHarabaszScore, daviesBouldinScore, silhouetteScore } from "../../ml/cluster.ts";
+import { GEO_K_MODULE, type KScore } from "../../features/geo_k.ts";
 import { encodeModel } from "../../ml/codec.ts";
-import { type Matrix, type ModelState, matrix, takeRows } from "../../ml/types.ts";
+import type { Matrix, ModelState } from "../../ml/types.ts";
 import type { PipelineStep } from "../context.ts";
 import { fromPlain } from "../frame-io.ts";
 import { modelTarget, targetTransformOf } from "./cv.ts";
@@ -17,13 +17,7 @@ import type { ImputeOutput } from "./impute.ts";
 import type { IngestOutput } from "./ingest.ts";
 import type { SplitOutput } from "./split.ts";
 
-export interface KScore {
-  k: number;
-  silhouette: number;
-  calinskiHarabasz: number;
-  daviesBouldin: number;
-  inertia: number;
-}
+export type { KScore } from "../../features/geo_k.ts";
 
 export interface FeaturesOutput {
   k: number | null;
@@ -60,7 +54,6 @@ export const featuresStep: PipelineStep<FeaturesOutput> = {
         ll[2 * i] = lat[i];
         ll[2 * i + 1] = lon[i];
       }
-      const LL = matrix(train.nRows, 2, ll, ["latitude", "longitude"]);
       if (geoCfg.selection === "fixed") {
         if (geoCfg.k === null)
           throw new Error("features.geo_clusters.selection = fixed needs features.geo_clusters.k");
@@ -70,21 +63,18 @@ export const featuresStep: PipelineStep<FeaturesOutput> = {
         const bar = progress("geo K selection", kMax - geoCfg.k_min + 1);
         const sampleN = Math.min(geoCfg.silhouette_sample, train.nRows);
         const sampleIdx = new Rng(deriveSeed(seed, 1)).sampleWithoutReplacement(train.nRows, sampleN);
-        const LLs = takeRows(LL, sampleIdx);
-        for (let kk = geoCfg.k_min; kk <= kMax; kk++) {
-          const km = new KMeans({ n_clusters: kk, n_init: geoCfg.n_init, random_state: seed }).fit(LL);
-          const labels = km.labels_!;
-          const ls = new Int32Array(sampleN);
-          for (let t = 0; t < sampleN; t++) ls[t] = labels[sampleIdx[t]];
-          kScores.push({
-            k: kk,
-            silhouette: silhouetteScore(LLs, ls),
-            calinskiHarabasz: calinskiHarabaszScore(LLs, ls),
-            daviesBouldin: daviesBouldinScore(LLs, ls),
-            inertia: km.inertia_,
-          });
-          bar.tick(1, `K=${kk}`);
-        }
+        // every candidate K is a worker-pool task (k-means with n_init restarts + the sample's scores)
+        const pool = await env.pool();
+        const ks = Array.from({ length: kMax - geoCfg.k_min + 1 }, (_, t) => geoCfg.k_min + t);
+        const scored = await Promise.all(
+          ks.map((kk) =>
+            pool.call<KScore>(GEO_K_MODULE, "scoreGeoK", ll, kk, geoCfg.n_init, seed, sampleIdx).then((s) => {
+              bar.tick(1, `K=${kk}`);
+              return s;
+            }),
+          ),
+        );
+        kScores.push(...scored);
         bar.stop();
         const by = geoCfg.selection === "calinski_harabasz" ? "calinskiHarabasz" : "silhouette";
         k = kScores.reduce((b, s) => (s[by] > b[by] ? s : b), kScores[0]).k;
@@ -119,9 +109,8 @@ export const featuresStep: PipelineStep<FeaturesOutput> = {
     const yModel = modelTarget(y, targetTransformOf(env.config));
     const raw = new FeaturePipeline(env.contract, options);
     const Xraw = raw.fitTransform(train, yModel);
-    const scaledOpts = { ...options, scale: fcfg.scale };
-    const scaled = new FeaturePipeline(env.contract, scaledOpts);
-    const Xscaled = scaled.fitTransform(train, yModel);
+    // the linear-model variant: the same fitted parts + standardisation (when features.scale)
+    const { pipeline: scaled, X: Xscaled } = fcfg.scale ? raw.withScaling(Xraw) : { pipeline: raw, X: Xraw };
     const pipelines = { raw: raw.toState(), scaled: scaled.toState() };
     await run.logParams({ k: k ?? "none", imputer: winner, n_features: raw.featureNames.length });
     await run.logJson("feature_names.json", raw.featureNames);

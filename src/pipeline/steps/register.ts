@@ -12,8 +12,10 @@ import { FeaturePipeline } from "../../features/pipeline.ts";
 import { encodeModel } from "../../ml/codec.ts";
 import { calibrateIntervals, empiricalCoverage, meanWidth } from "../../ml/intervals.ts";
 import { evaluateRegression } from "../../ml/metrics.ts";
+import { FIT_SCORE_MODULE } from "../../ml/model_selection/fit_score.ts";
 import { crossValidate } from "../../ml/model_selection/index.ts";
-import { createRegressor } from "../../ml/registry.ts";
+import { regressorFromState } from "../../ml/registry.ts";
+import type { ModelState } from "../../ml/types.ts";
 import { buildReferenceProfile, serializeReferenceProfile } from "../../monitoring/reference.ts";
 import type { PipelineStep } from "../context.ts";
 import { family } from "../families.ts";
@@ -169,21 +171,30 @@ export const registerStep: PipelineStep<RegisterOutput> = {
     const X = fam.scaled ? feats.Xscaled : feats.Xraw;
     const yModel = modelTarget(feats.y, tt);
 
-    // conformal calibration on out-of-fold predictions of the training split
+    // conformal calibration on out-of-fold predictions of the training split, and the final refit on the whole
+    // split: all of them tasks on the worker pool at once (the refit does not wait for the folds)
     const pool = await env.pool();
-    const cv = await crossValidate({ kind: sw.kind, params: sw.bestParams }, X, yModel, {
-      cv: cvFolds(train, env.contract, env.config.selection.cv_folds, env.config.seed, 7),
-      scoring: ["mae"],
-      returnOofPredictions: true,
-      pool,
-    });
+    const [cv, refit] = await Promise.all([
+      crossValidate({ kind: sw.kind, params: sw.bestParams }, X, yModel, {
+        cv: cvFolds(train, env.contract, env.config.selection.cv_folds, env.config.seed, 7),
+        scoring: ["mae"],
+        returnOofPredictions: true,
+        pool,
+      }),
+      pool.call<{ state: ModelState; seconds: number }>(
+        FIT_SCORE_MODULE,
+        "fitToState",
+        sw.kind,
+        sw.bestParams,
+        X,
+        yModel,
+      ),
+    ]);
     const oof = inverseTarget(cv.oofPredictions as Float64Array, tt);
     const level = env.config.register.interval_level;
     const intervals = calibrateIntervals(feats.y, oof, { level, seed: deriveSeed(env.config.seed, 71) });
-
-    const t0 = performance.now();
-    const model = createRegressor(sw.kind, sw.bestParams).fit(X, yModel);
-    const fitSeconds = (performance.now() - t0) / 1000;
+    const model = regressorFromState(refit.state);
+    const fitSeconds = refit.seconds;
     const pipeline = FeaturePipeline.fromState(fam.scaled ? feats.pipelines.scaled : feats.pipelines.raw);
     const inputCols = env.contract.columns.map((c) => c.name).filter((n) => n !== env.contract.target);
     const exampleIdx = new Rng(deriveSeed(env.config.seed, 72)).sampleWithoutReplacement(
