@@ -61,17 +61,27 @@ export const selectStep: PipelineStep<SelectOutput> = {
     const greaterIsBetter = cfg.scoring === "r2";
     const results: FamilyResult[] = [];
     const pool = await env.pool();
-    for (const name of cfg.models) {
+    // every family's grid search is queued on the pool at once: the workers stay busy across family boundaries
+    // (a family whose last round has fewer tasks than workers no longer leaves a worker idle); results are
+    // stored by (point, fold), so they do not depend on the interleaving, and are reported in cfg.models order
+    // one progress bar for all of them (candidate fits done / total)
+    const gridded = cfg.models.filter((name) => {
+      if (profile[name]) return true;
+      log(`no grid for ${name} in profile ${cfg.profile}: skipped`);
+      return false;
+    });
+    const combosOf = (name: string) =>
+      Object.values(profile[name]).reduce((p, v) => p * (v as unknown[]).length, 1);
+    const doneBy = new Map<string, number>();
+    const bar = progress(
+      `grid search (${gridded.join(", ")})`,
+      gridded.reduce((a, name) => a + combosOf(name) * folds.length, 0),
+    );
+    const searches = gridded.map((name) => {
       const fam = family(name);
       const grid = profile[name];
-      if (!grid) {
-        log(`no grid for ${name} in profile ${cfg.profile}: skipped`);
-        continue;
-      }
-      const combos = Object.values(grid).reduce((p, v) => p * (v as unknown[]).length, 1);
-      const bar = progress(`grid ${name}`, combos * folds.length);
       const t0 = performance.now();
-      const gs = await gridSearch({
+      return gridSearch({
         kind: fam.kind,
         paramGrid: grid as Record<string, readonly ParamValue[]>,
         fixedParams: fixedParams(fam, deriveSeed(env.config.seed, 50)),
@@ -82,9 +92,18 @@ export const selectStep: PipelineStep<SelectOutput> = {
         returnTrainScore: true,
         refit: false,
         pool,
-        onProgress: (p) => bar.update(p.done),
-      });
-      bar.stop();
+        onProgress: (p) => {
+          doneBy.set(name, p.done);
+          let sum = 0;
+          for (const v of doneBy.values()) sum += v;
+          bar.update(sum, name);
+        },
+      }).then((gs) => ({ name, fam, gs, seconds: (performance.now() - t0) / 1000 }));
+    });
+    const finished = await Promise.all(searches);
+    bar.stop();
+    for (const done of finished) {
+      const { name, fam, gs } = done;
       const best = gs.results[gs.bestIndex];
       const r2Key = scoring.find((s) => s.startsWith("r2")) ?? primary;
       const fr: FamilyResult = {
@@ -99,7 +118,7 @@ export const selectStep: PipelineStep<SelectOutput> = {
         trainStd: best.stdTrainScore?.[primary] ?? Number.NaN,
         cvR2: best.meanTestScore[r2Key],
         overfitRatio: (best.meanTrainScore?.[primary] ?? Number.NaN) / best.meanTestScore[primary],
-        seconds: (performance.now() - t0) / 1000,
+        seconds: done.seconds,
         table: gs.results.map((r) => ({
           params: r.params,
           cvMean: r.meanTestScore[primary],
