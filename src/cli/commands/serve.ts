@@ -15,7 +15,7 @@ import { datasetContractPath, type LoadedConfig, resolveHome } from "../../confi
 import { loadContract } from "../../data/contract.ts";
 import { PredictionLog } from "../../monitoring/prediction-log.ts";
 import { monitoringSettings } from "../../monitoring/settings.ts";
-import { type RunningServer, startServer } from "../../serving/app.ts";
+import type { RunningServer } from "../../serving/app.ts";
 import type { DashboardOptions } from "../../serving/dashboard.ts";
 import type { ServingMonitoringOptions } from "../../serving/monitoring.ts";
 import {
@@ -74,6 +74,8 @@ export async function runServe(opts: ServeOptions): Promise<RunningServer> {
       ? env[keyVar]
       : undefined
     : opts.adminApiKey;
+  // the HTTP stack (Fastify, swagger, static files) is loaded only when a server starts, not for every command
+  const { startServer } = await import("../../serving/app.ts");
   return await startServer({
     contract,
     sources,
