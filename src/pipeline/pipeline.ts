@@ -144,6 +144,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       force: opts.force,
       onEvent: async (e) => {
         opts.onEvent?.(e);
+        // start the worker pool (≈ 1 s: a thread per core loading the estimators) while step 03 runs on this
+        // thread, so it is ready for steps 04–07; a fully cached run never pays for it
+        if (e.step === "03_impute" && e.status === "running") void env.pool().catch(() => {});
         if (e.status === "cached") await parent.setTags({ [`step.${e.step}`]: "cached" }).catch(() => {});
       },
       progress: opts.progress,
