@@ -1,11 +1,13 @@
 /**
- * Exact k-nearest-neighbour search for KNNImputer: a static k-d tree over a subset of the fitted rows, in the
- * subspace of the columns a query has (its present columns).
+ * Exact k-nearest-neighbour search: a static k-d tree over a subset of the rows of a row-major matrix, in a subspace
+ * of its columns. Used by KNNImputer (the subspace = a receiver's present columns) and by the spatial-lag feature
+ * (latitude, longitude).
  *
- * The distance is nan-euclidean restricted to rows that have every one of those columns:
- * dist = sqrt(scale · Σ_{j ∈ cols, ascending} (q_j − x_j)²) with scale = n_features / |cols| — the very value
- * `nanEuclidean` computes for such a pair (same terms, same order). Candidates are ranked by (dist, row index), so the
- * result is the brute-force ranking bit for bit.
+ * Distances (`metric`), over the subspace columns in ascending order, the very values a brute-force scan computes:
+ * - `nan_euclidean`: dist = sqrt(scale · Σ (q_j − x_j)²) with scale = n_columns / |cols| — what `nanEuclidean`
+ *   gives for a row that has every one of those columns (same terms, same order);
+ * - `squared`: dist = Σ (q_j − x_j)².
+ * Candidates are ranked by (dist, row index), so the result is the brute-force ranking bit for bit.
  *
  * Pruning is exact: a node's bound is the same sum over its bounding box's per-column gaps (0 inside the range).
  * Rounding is monotone, so each gap term, every partial sum, the scaling and the sqrt never exceed the
@@ -51,11 +53,14 @@ export class TopK {
   }
 }
 
+export type KnnMetric = "nan_euclidean" | "squared";
+
 export class SubspaceKnnIndex {
   /** Number of subspace columns. */
   readonly d: number;
   private readonly cols: Int32Array;
   private readonly scale: number;
+  private readonly sqrt: boolean;
   /** Rows in tree order, and their subspace coordinates (row-major, d per row). */
   private readonly rows: Int32Array;
   private readonly pts: Float64Array;
@@ -74,12 +79,20 @@ export class SubspaceKnnIndex {
    * @param cols the subspace columns, ascending
    * @param m columns of F (the nan-euclidean scale is m / cols.length)
    */
-  constructor(F: Float64Array, m: number, rows: Int32Array, cols: Int32Array) {
+  constructor(
+    F: Float64Array,
+    m: number,
+    rows: Int32Array,
+    cols: Int32Array,
+    metric: KnnMetric = "nan_euclidean",
+    leafSize = LEAF,
+  ) {
     const d = cols.length;
     if (d === 0) throw new Error("SubspaceKnnIndex: no columns");
     this.d = d;
     this.cols = cols;
-    this.scale = m / d;
+    this.sqrt = metric === "nan_euclidean";
+    this.scale = this.sqrt ? m / d : 1;
     const n = rows.length;
     const order = Int32Array.from(rows);
     const maxNodes = 2 * Math.max(1, n) + 1;
@@ -114,7 +127,7 @@ export class SubspaceKnnIndex {
       }
       nFrom[id] = from;
       nTo[id] = to;
-      if (to - from <= LEAF || widestSpan <= 0) {
+      if (to - from <= leafSize || widestSpan <= 0) {
         nLeft[id] = -1;
         nRight[id] = -1;
         return id;
@@ -155,11 +168,14 @@ export class SubspaceKnnIndex {
       const g = v < lo ? v - lo : v > hi ? v - hi : 0;
       s += g * g;
     }
-    return Math.sqrt(this.scale * s);
+    return this.sqrt ? Math.sqrt(this.scale * s) : s;
   }
 
-  /** Offer every indexed row that can enter `top` for the query row x[xo..xo+m) (its `cols` must be present). */
-  search(x: Float64Array, xo: number, top: TopK): void {
+  /**
+   * Offer every indexed row that can enter `top` for the query row x[xo..xo+m) (its `cols` must be present), except
+   * row `exclude` (leave-one-out).
+   */
+  search(x: Float64Array, xo: number, top: TopK, exclude = -1): void {
     const n = this.rows.length;
     if (n === 0) return;
     const d = this.d;
@@ -168,6 +184,7 @@ export class SubspaceKnnIndex {
     const pts = this.pts;
     const rows = this.rows;
     const scale = this.scale;
+    const sqrt = this.sqrt;
     const stack = this.stack;
     let sp = 0;
     stack[sp++] = 0;
@@ -177,13 +194,14 @@ export class SubspaceKnnIndex {
       const l = this.nLeft[id];
       if (l < 0) {
         for (let t = this.nFrom[id]; t < this.nTo[id]; t++) {
+          if (rows[t] === exclude) continue;
           const o = t * d;
           let s = 0;
           for (let u = 0; u < d; u++) {
             const e = q[u] - pts[o + u];
             s += e * e;
           }
-          top.offer(Math.sqrt(scale * s), rows[t]);
+          top.offer(sqrt ? Math.sqrt(scale * s) : s, rows[t]);
         }
         continue;
       }
