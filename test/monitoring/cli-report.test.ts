@@ -110,7 +110,8 @@ describe("mlops drift --current", () => {
       ["drift", "--reference", profilePath],
       ["drift", "--current", "x.csv", "--window", "1h", "--reference", profilePath],
       ["drift", "--current", join(tmp, "current.csv"), "--reference", join(tmp, "nope.json")],
-      ["drift", "--current", join(tmp, "current.csv")],
+      // no --reference and a home without a registry (not the working directory's default home)
+      ["drift", "--current", join(tmp, "current.csv"), "--home", join(tmp, "no-registry-home")],
       ["drift", "--window", "yesterday", "--reference", profilePath, "--home", tmp],
       ["drift", "--window", "1h", "--reference", profilePath, "--home", join(tmp, "empty-home")],
     ]) {
