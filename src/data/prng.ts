@@ -27,7 +27,7 @@ export class Rng {
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
-    const sm = splitmix32(Math.floor(seed) | 0 ^ Math.floor(seed / 4294967296));
+    const sm = splitmix32(Math.floor(seed) | (0 ^ Math.floor(seed / 4294967296)));
     this.a = sm();
     this.b = sm();
     this.c = sm();
@@ -37,7 +37,10 @@ export class Rng {
 
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const a = this.a, b = this.b, c = this.c, d = this.d;
+    const a = this.a,
+      b = this.b,
+      c = this.c,
+      d = this.d;
     const t = (((a + b) | 0) + d) | 0;
     this.d = (d + 1) | 0;
     this.a = b ^ (b >>> 9);
@@ -57,12 +60,50 @@ export class Rng {
 
   /** Uniform integer in [0, n). Unbiased (rejection sampling). */
   int(n: number): number {
-    if (!(n > 0) || n > 4294967296 || !Number.isInteger(n)) throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!(n > 0) || n > 4294967296 || !Number.isInteger(n))
+      throw new Error(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     if (n === 1) return 0;
-    const limit = 4294967296 - (4294967296 % n);
+    if (n === 4294967296) return this.nextUint32();
+    // 2^32 − (2^32 mod n), with 2^32 mod n = (2^32 − n) mod n computed in uint32 arithmetic (no float modulo)
+    const m = n >>> 0;
+    const limit = 4294967296 - (((-m >>> 0) % m) >>> 0);
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();
-    return x % n;
+    return (x % m) >>> 0;
+  }
+
+  /**
+   * `shuffle` for a Uint32Array, drawing exactly the numbers `int(i + 1)` draws (same rejection limit, same
+   * modulo), with the generator inlined and integer arithmetic: index sampling (permutations, bootstraps,
+   * subsamples) sits on hot paths such as every boosting stage.
+   */
+  private shuffleU32(arr: Uint32Array): void {
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    for (let i = arr.length - 1; i > 0; i--) {
+      const n = (i + 1) >>> 0;
+      // 2^32 − (2^32 mod n) as in int(n); (2^32 − n) mod n = 2^32 mod n, in uint32 arithmetic
+      const limit = 4294967296 - (((-n >>> 0) % n) >>> 0);
+      let x: number;
+      do {
+        const t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (((c << 21) | (c >>> 11)) + t) | 0;
+        x = t >>> 0;
+      } while (x >= limit);
+      const j = (x % n) >>> 0;
+      const tmp = arr[i];
+      arr[i] = arr[j];
+      arr[j] = tmp;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
   }
 
   /** Uniform double in [lo, hi). */
@@ -77,7 +118,9 @@ export class Rng {
       this.spareNormal = null;
       return s;
     }
-    let u = 0, v = 0, s = 0;
+    let u = 0,
+      v = 0,
+      s = 0;
     do {
       u = this.next() * 2 - 1;
       v = this.next() * 2 - 1;
@@ -90,6 +133,10 @@ export class Rng {
 
   /** In-place Fisher–Yates shuffle. */
   shuffle<T extends { length: number; [i: number]: unknown }>(arr: T): T {
+    if (arr instanceof Uint32Array) {
+      this.shuffleU32(arr);
+      return arr;
+    }
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = arr[i];
