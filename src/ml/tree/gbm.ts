@@ -187,7 +187,13 @@ export class GradientBoostingRegressor implements Regressor {
         inbag.fill(0);
         const pick = new Rng(deriveSeed(stageSeed, 0x5b5)).sampleWithoutReplacement(nTrain, nInbag);
         for (let k = 0; k < pick.length; k++) inbag[trainRows[pick[k]]] = 1;
-        rows = trainRows.filter((r) => inbag[r] === 1);
+        // the in-bag rows in training-row order (a plain loop: Uint32Array.filter calls a closure per row)
+        rows = new Uint32Array(pick.length);
+        let c = 0;
+        for (let k = 0; k < nTrain; k++) {
+          const r = trainRows[k];
+          if (inbag[r] === 1) rows[c++] = r;
+        }
       } else rows = trainRows.slice();
       let wStage = rows.length;
       if (sw) {
