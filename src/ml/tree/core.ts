@@ -59,7 +59,8 @@ export interface GrowResult {
 }
 
 const EPSILON = 2.220446049250313e-16;
-/** Nodes with at most this many rows use the sort-based tiny-node scan. */
+/** Nodes with at most this many rows use the sort-based tiny-node scan (at most 16: scanSmall packs a row position
+ * into 4 bits of its sort keys). */
 const SMALL = 16;
 
 function grow32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
@@ -93,7 +94,6 @@ export class TreeGrower {
   private sh: Float64Array;
   private bits: Int32Array;
   private smallCode = new Int32Array(SMALL);
-  private smallPos = new Int32Array(SMALL);
   private words: Int32Array;
   private featOrder: Int32Array;
   // current tree inputs
@@ -371,7 +371,7 @@ export class TreeGrower {
       for (let f = 0; f < p; f++) {
         if ((cmask >> f) & 1) continue;
         const nonEmpty = hist
-          ? this.scanDense(hist, f, sw, swy, cnt)
+          ? this.scanDense(hist, f, start, end, sw, swy, cnt)
           : cnt <= SMALL
             ? this.scanSmall(f, start, end, sw, swy, cnt)
             : this.scanSparse(f, start, end, sw, swy, cnt);
@@ -389,7 +389,7 @@ export class TreeGrower {
         order[i] = f;
         if ((cmask >> f) & 1) continue;
         const nonEmpty = hist
-          ? this.scanDense(hist, f, sw, swy, cnt)
+          ? this.scanDense(hist, f, start, end, sw, swy, cnt)
           : cnt <= SMALL
             ? this.scanSmall(f, start, end, sw, swy, cnt)
             : this.scanSparse(f, start, end, sw, swy, cnt);
@@ -492,7 +492,16 @@ export class TreeGrower {
   }
 
   /** Scan feature f of a dense histogram; returns the number of non-empty categories (bins + missing). */
-  private scanDense(h: Float64Array, f: number, sw: number, swy: number, cnt: number): number {
+  private scanDense(
+    h: Float64Array,
+    f: number,
+    start: number,
+    end: number,
+    sw: number,
+    swy: number,
+    cnt: number,
+  ): number {
+    if (2 * cnt < this.data.nBins[f]) return this.scanDenseTouched(h, f, start, end, sw, swy, cnt);
     const P = this.P;
     const msl = P.minSamplesLeaf;
     const mwl = P.minWeightLeaf;
@@ -558,6 +567,117 @@ export class TreeGrower {
     return nonEmpty;
   }
 
+  /**
+   * scanDense for a node with far fewer rows than bins: the bins its rows touch (exactly the non-empty ones) are
+   * found from the rows' codes with a bitset and visited in ascending order, reading the sums from the histogram.
+   * Same candidates, same order, same arithmetic as the full bin walk.
+   */
+  private scanDenseTouched(
+    h: Float64Array,
+    f: number,
+    start: number,
+    end: number,
+    sw: number,
+    swy: number,
+    cnt: number,
+  ): number {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let best = this.bGain;
+    const nb = this.data.nBins[f];
+    const bits = this.bits;
+    const words = this.words;
+    const codes = this.data.codes;
+    const rows = this.rows;
+    const cbase = f * this.N;
+    let nw = 0;
+    let k = 0;
+    for (let i = start; i < end; i++) {
+      const code = codes[cbase + rows[i]];
+      const wi = code >> 5;
+      const bit = 1 << (code & 31);
+      const x = bits[wi];
+      if ((x & bit) === 0) {
+        k++;
+        if (x === 0) words[nw++] = wi;
+        bits[wi] = x | bit;
+      }
+    }
+    for (let a = 1; a < nw; a++) {
+      const v = words[a];
+      let b = a - 1;
+      while (b >= 0 && words[b] > v) {
+        words[b + 1] = words[b];
+        b--;
+      }
+      words[b + 1] = v;
+    }
+    const base = this.histOff[f];
+    const mj = base + nb * 3;
+    const mw = h[mj];
+    const my = h[mj + 1];
+    const mc = h[mj + 2];
+    let lw = 0;
+    let ly = 0;
+    let lc = 0;
+    let prev = -1;
+    for (let a = 0; a < nw; a++) {
+      const wi = words[a];
+      let x = bits[wi];
+      bits[wi] = 0;
+      while (x !== 0) {
+        const low = x & -x;
+        x ^= low;
+        const b = (wi << 5) + 31 - Math.clz32(low);
+        if (b === nb) continue;
+        const j = base + b * 3;
+        if (prev >= 0) {
+          // candidate: bins <= prev left (missing right), then missing left
+          let rc = cnt - lc;
+          let rw = sw - lw;
+          if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+            const ry = swy - ly;
+            const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+            if (g > best) {
+              best = g;
+              this.bFeat = f;
+              this.bBin = prev;
+              this.bNext = b;
+              this.bMissL = 0;
+            }
+          }
+          if (mc > 0) {
+            const lc2 = lc + mc;
+            const lw2 = lw + mw;
+            const ly2 = ly + my;
+            rc = cnt - lc2;
+            rw = sw - lw2;
+            if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+              const ry = swy - ly2;
+              const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+              if (g > best) {
+                best = g;
+                this.bFeat = f;
+                this.bBin = prev;
+                this.bNext = b;
+                this.bMissL = 1;
+              }
+            }
+          }
+        }
+        lw += h[j];
+        ly += h[j + 1];
+        lc += h[j + 2];
+        prev = b;
+      }
+    }
+    this.bGain = best;
+    if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
+    return k;
+  }
+
   /** Tiny nodes (<= SMALL rows): sort the rows' codes per feature (insertion sort, stable) and scan the groups. */
   private scanSmall(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
     const P = this.P;
@@ -570,29 +690,29 @@ export class TreeGrower {
     const rows = this.rows;
     const gw = this.gw;
     const gy = this.gy;
+    // keys code·16 + position: one array to sort, ties kept in row order (a stable sort by code)
     const sc = this.smallCode;
-    const sp = this.smallPos;
     const base = f * this.N;
     const n = end - start;
     for (let i = 0; i < n; i++) {
-      const c = codes[base + rows[start + i]];
+      const c = (codes[base + rows[start + i]] << 4) | i;
       let j = i - 1;
       while (j >= 0 && sc[j] > c) {
         sc[j + 1] = sc[j];
-        sp[j + 1] = sp[j];
         j--;
       }
       sc[j + 1] = c;
-      sp[j + 1] = start + i;
     }
     let m = n;
-    while (m > 0 && sc[m - 1] === nb) m--;
+    const nbKey = nb << 4;
+    while (m > 0 && sc[m - 1] >= nbKey) m--;
     let mw = 0;
     let my = 0;
     const mc = n - m;
     for (let i = m; i < n; i++) {
-      mw += gw[sp[i]];
-      my += gy[sp[i]];
+      const k = start + (sc[i] & 15);
+      mw += gw[k];
+      my += gy[k];
     }
     let lw = 0;
     let ly = 0;
@@ -601,7 +721,7 @@ export class TreeGrower {
     let nonEmpty = mc > 0 ? 1 : 0;
     let i = 0;
     while (i < m) {
-      const b = sc[i];
+      const b = sc[i] >> 4;
       nonEmpty++;
       if (prev >= 0) {
         // candidate: bins <= prev left (missing right), then missing left
@@ -640,9 +760,10 @@ export class TreeGrower {
       let gsw = 0;
       let gsy = 0;
       let gc = 0;
-      while (i < m && sc[i] === b) {
-        gsw += gw[sp[i]];
-        gsy += gy[sp[i]];
+      while (i < m && sc[i] >> 4 === b) {
+        const k = start + (sc[i] & 15);
+        gsw += gw[k];
+        gsy += gy[k];
         gc++;
         i++;
       }
@@ -872,7 +993,12 @@ export class TreeGrower {
     const larger = nL >= nR ? l : r;
     const smaller = larger === l ? r : l;
     const nLarge = Math.max(nL, nR);
-    if (!bothLeaves && parentHist >= 0 && nLarge >= this.denseMin) {
+    if (!bothLeaves && parentHist >= 0 && nLarge >= this.denseMin && nL + nR - nLarge < this.denseMin) {
+      // the smaller child stays histogram-free (its scans sum the same rows in the same order), so only the bins
+      // it touches are subtracted from the parent's histogram: same values as a dense subtraction
+      this.subtractRows(this.pool[parentHist], this.nStart[smaller], this.nEnd[smaller], this.nConst[id]);
+      this.nHist[larger] = parentHist;
+    } else if (!bothLeaves && parentHist >= 0 && nLarge >= this.denseMin) {
       const hs = this.acquire();
       const hsArr = this.pool[hs];
       this.buildHist(hsArr, this.nStart[smaller], this.nEnd[smaller], false);
@@ -881,6 +1007,54 @@ export class TreeGrower {
       this.nHist[smaller] = hs;
       this.nHist[larger] = parentHist;
     } else this.release(parentHist);
+  }
+
+  /**
+   * hp -= histogram of rows[start..end), touching only the bins those rows fall in (features in `skip` are left
+   * as they are: they are constant in the node and its descendants, whose scans never read them). Per bin the
+   * subtrahend is summed in row order from zero, exactly as buildHist would, so the result is bit for bit the
+   * dense subtraction's.
+   */
+  private subtractRows(hp: Float64Array, start: number, end: number, skip: number): void {
+    const gw = this.gw;
+    const gy = this.gy;
+    const rows = this.rows;
+    const y = this.y;
+    const wRow = this.wRow;
+    for (let k = start; k < end; k++) {
+      const r = rows[k];
+      const wi = wRow[r];
+      gw[k] = wi;
+      gy[k] = wi * y[r];
+    }
+    const codes = this.data.codes;
+    const N = this.N;
+    const p = this.p;
+    const off = this.histOff;
+    const sh = this.sh;
+    for (let f = 0; f < p; f++) {
+      if ((skip >> f) & 1) continue;
+      const base = f * N;
+      const hb = off[f];
+      for (let k = start; k < end; k++) {
+        const j = codes[base + rows[k]] * 3;
+        sh[j] += gw[k];
+        sh[j + 1] += gy[k];
+        sh[j + 2] += 1;
+      }
+      for (let k = start; k < end; k++) {
+        const j = codes[base + rows[k]] * 3;
+        const c = sh[j + 2];
+        if (c === 0) continue;
+        const t = hb + j;
+        hp[t] -= sh[j];
+        hp[t + 1] -= sh[j + 1];
+        hp[t + 2] -= c;
+        sh[j] = 0;
+        sh[j + 1] = 0;
+        sh[j + 2] = 0;
+      }
+    }
   }
 
   /** Renumber to pre-order and copy out exact-size arrays. */
@@ -901,9 +1075,10 @@ export class TreeGrower {
         stack[sp++] = this.nLeft[id];
       }
     }
-    const tree = allocTree(k);
-    const start = new Int32Array(k);
-    const end = new Int32Array(k);
+    const tree = allocTreePacked(k);
+    const se = new ArrayBuffer(8 * k);
+    const start = new Int32Array(se, 0, k);
+    const end = new Int32Array(se, 4 * k, k);
     for (let t = 0; t < k; t++) {
       const id = order[t];
       const f = this.nFeat[id];
@@ -941,6 +1116,26 @@ export function allocTree(n: number): TreeArrays {
     nSamples: new Int32Array(n),
     weightedNSamples: new Float64Array(n),
     impurity: new Float64Array(n),
+  };
+}
+
+/**
+ * allocTree with all arrays as views of one ArrayBuffer (one allocation instead of nine: a fully grown forest tree
+ * has tens of thousands of nodes, and separate large typed arrays cost more to allocate than the tree's renumbering).
+ */
+function allocTreePacked(n: number): TreeArrays {
+  const b = new ArrayBuffer(n * 49);
+  return {
+    nodeCount: n,
+    threshold: new Float64Array(b, 0, n),
+    value: new Float64Array(b, 8 * n, n),
+    weightedNSamples: new Float64Array(b, 16 * n, n),
+    impurity: new Float64Array(b, 24 * n, n),
+    feature: new Int32Array(b, 32 * n, n),
+    left: new Int32Array(b, 36 * n, n),
+    right: new Int32Array(b, 40 * n, n),
+    nSamples: new Int32Array(b, 44 * n, n),
+    missingLeft: new Uint8Array(b, 48 * n, n),
   };
 }
 

@@ -23,7 +23,7 @@ export function buildForestTree(
   job: ForestJob,
   i: number,
   grower: TreeGrower,
-  scratch: { w?: Float64Array },
+  scratch: { w?: Float64Array; rows?: Uint32Array },
 ): TreeArrays {
   const n = job.data.rows;
   const ts = treeSeed(job.seed, i);
@@ -41,7 +41,9 @@ export function buildForestTree(
       if (sw) w[r] *= sw[r];
       if (w[r] > 0) m++;
     }
-    rows = new Uint32Array(m);
+    // the row buffer is reused across trees (the grower partitions it in place; trees keep no reference to it)
+    if (!scratch.rows || scratch.rows.length !== n) scratch.rows = new Uint32Array(n);
+    rows = scratch.rows.subarray(0, m);
     m = 0;
     for (let r = 0; r < n; r++) if (w[r] > 0) rows[m++] = r;
   } else {

@@ -39,7 +39,8 @@ parentPort?.on("message", (m: { id: number; job: ForestJob; counter: Int32Array;
         t.weightedNSamples.buffer,
         t.impurity.buffer,
       ] as ArrayBuffer[];
-      post({ id: m.id, index: i, tree: t }, bufs);
+      // the arrays may share one buffer: transfer each buffer once
+      post({ id: m.id, index: i, tree: t }, [...new Set(bufs)]);
     }
     post({ id: m.id, done: true });
   } catch (e) {
