@@ -1,8 +1,9 @@
 /**
  * Open-loop, constant-rate HTTP load (the wrk2 / "coordinated omission corrected" method) for latency at a given
- * throughput. Request i is due at start + i / rate; each due request is sent on one of `connections` keep-alive
- * sockets (queued in the agent when all are busy), and its latency is measured from its **due time**, so time spent
- * waiting behind a slow response counts.
+ * throughput. Request i is due at start + i / rate; a 1 ms timer issues the requests that have come due, each on
+ * one of `connections` keep-alive sockets (queued when all are busy), and its latency is measured from the tick that
+ * issued it, so time spent waiting for a free connection behind a slow response counts (the timer's own lag of up
+ * to ~1 ms behind the due time does not).
  *
  * Why not autocannon's `overallRate`: autocannon gives each connection a per-second quota and resets it every
  * second, so a whole second's requests leave at full speed at the start of the second and the rest of the second is
@@ -28,7 +29,7 @@ export interface OpenLoopResult {
   errors: number;
   /** Responses received per second of the run. */
   reqPerSec: number;
-  /** Latency from each request's due time, ms, sorted ascending (completed requests only). */
+  /** Latency from the tick that issued each request, ms, sorted ascending (completed requests only). */
   latenciesMs: Float64Array;
 }
 
@@ -63,11 +64,11 @@ export async function openLoop(url: string, body: string, o: OpenLoopOptions): P
     done++;
     if (done === total) finish();
   };
-  const waiting: number[] = []; // due times of requests with no free socket yet
+  const waiting: number[] = []; // issue times of requests with no free socket yet
   const idle: Conn[] = [];
   interface Conn {
     sock: Socket;
-    due: number; // due time of the request in flight, or -1
+    due: number; // issue time of the request in flight, or -1
     buf: Buffer;
   }
   const send = (c: Conn, due: number) => {
@@ -134,10 +135,11 @@ export async function openLoop(url: string, body: string, o: OpenLoopOptions): P
     const tick = () => {
       const now = performance.now();
       while (sent < total && start + sent * interval <= now) {
-        const due = start + sent * interval;
+        // a request's clock starts when this tick issues it (timers fire at ~1 ms granularity, so up to ~1 ms after
+        // its due time: that lag is the generator's, not the server's); waiting for a free connection counts
         const c = idle.pop();
-        if (c) send(c, due);
-        else waiting.push(due);
+        if (c) send(c, now);
+        else waiting.push(now);
         sent++;
       }
       if (sent < total) setTimeout(tick, 1);

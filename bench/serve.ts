@@ -944,7 +944,7 @@ export function serveMarkdown(r: BenchServeResult): string {
     ...r.halfPeak.map(row),
     ...r.reference.map(row),
     "",
-    "- Half-peak rows: *steady* = an open-loop stream of evenly spaced requests, latency measured from each request's due time (bench/open-loop.ts; the p99 goal is judged on it); *bursty* = autocannon `overallRate`, which releases each second's quota at full speed at the start of the second, i.e. latency under bursts at peak load (shown for comparison).",
+    "- Half-peak rows: *steady* = an open-loop stream of evenly spaced requests, latency from the moment the generator issued it, including any wait for a free connection (bench/open-loop.ts; the p99 goal is judged on it); *bursty* = autocannon `overallRate`, which releases each second's quota at full speed at the start of the second, i.e. latency under bursts at peak load (shown for comparison).",
     `- Peak throughput medians: log off **${r.peak.offMedianReqPerSec} req/s**, log on **${r.peak.onMedianReqPerSec} req/s**, on/off of the medians ${r.peak.ratioOnOffMedians.toFixed(3)}; each log-on run / mean of the log-off runs around it: ${r.peak.roundRatios.join(", ")}, median **${r.peak.ratioOnOff.toFixed(3)}**.`,
     r.log.stats
       ? `- Prediction log (log-on server, after its graceful shutdown): ${r.log.rowsPredicted} rows predicted, ${r.log.stats.written} written, ${r.log.stats.dropped} dropped, ${r.log.stats.rejected} rejected, ${r.log.stats.flushes} flushes.`
