@@ -23,8 +23,8 @@
  *   after the run the "on" child is stopped and its PredictionLog.stats() (dropped, written) is compared with
  *   the rows it predicted (model_predictions_total);
  * - latency at half of the median log-off peak: a steady stream (bench/open-loop.ts: evenly spaced requests,
- *   latency from each request's due time; judged), then autocannon overallRate for comparison (it sends each
- *   second's quota in a burst at the start of the second);
+ *   latency from the moment each request is issued, waits for a free connection included; judged), then
+ *   autocannon overallRate for comparison (it sends each second's quota in a burst at the start of the second);
  * - 1,000-row batch server time (Server-Timing `total`) and round trip, real rows of the dataset;
  * - RSS (and peak RSS) of both children with the model loaded, after the load;
  * - FastAPI `async def` / `def` peak throughput and its 1,000-row batch round trip.
@@ -114,7 +114,7 @@ export interface LoadResult {
   /** Offered rate (req/s) for rate-limited runs. */
   rate?: number;
   /** How a rate-limited run offered its load: `steady` = open loop, evenly spaced requests, latency from each
-   * request's due time (bench/open-loop.ts; judged); `bursty` = autocannon overallRate (each second's quota sent
+   * request's issue time (bench/open-loop.ts; judged); `bursty` = autocannon overallRate (each second's quota sent
    * at full speed at the start of the second; shown for comparison). */
   arrivals?: "steady" | "bursty";
 }
