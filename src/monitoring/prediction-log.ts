@@ -16,10 +16,21 @@
  *   a known id → the newer value replaces it ('updated', the previous value is returned: corrections are
  *   legitimate, last write wins); unknown id → NotFoundError; non-finite / negative / non-number → ValidationError.
  */
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
 import { categoricalColumn, type Column, Frame, numericColumn } from "../data/frame.ts";
+import {
+  BatchWriter,
+  type EncodedBatch,
+  openLogDatabase,
+  type WriteJob,
+  type WriteResult,
+  type WriterRequest,
+  type WriterResponse,
+} from "./log-writer.ts";
 
 // ---------------------------------------------------------------- errors
 
@@ -90,8 +101,13 @@ export interface PredictionLogOptions {
   home?: string;
   /** max queued records (default 100,000) */
   capacity?: number;
-  /** records per flush transaction (default 2,000; one flush ≈ 10 ms of event-loop time) */
+  /** records per write transaction (default 2,000) */
   batchSize?: number;
+  /**
+   * Where transactions run (default "thread"): a writer thread with its own connection, so the serving event
+   * loop never waits on SQLite; "inline": on this thread, one batch per event-loop turn.
+   */
+  writer?: PredictionLogWriter;
   /** timer flush interval (default 250 ms) */
   flushIntervalMs?: number;
   /** delete predictions older than this many days (checked at open and hourly); default: keep everything */
@@ -101,6 +117,9 @@ export interface PredictionLogOptions {
   /** called when a background flush fails (default: write one JSON line to stderr) */
   onError?: (err: unknown) => void;
 }
+
+/** Where the prediction log's write transactions run. */
+export type PredictionLogWriter = "thread" | "inline";
 
 export interface PredictionLogStats {
   queued: number;
@@ -267,17 +286,17 @@ class BatchBuilder {
   }
 
   /** Schema JSON + packed blob: Float64 ts, pred, lower, upper, latency, numeric features; Int32 codes. */
-  encode(): { schema: string; data: Buffer; tsMin: number; tsMax: number } {
+  encode(): EncodedBatch {
     const n = this.n;
     const numNames = [...this.num.keys()].sort();
     const catNames = [...this.cat.keys()].sort();
     const schema: SchemaEntry[] = [];
-    const buf = Buffer.allocUnsafe(8 * n * (5 + numNames.length) + 4 * n * catNames.length);
-    const f64 = new Float64Array(n);
+    // a fresh, 8-aligned buffer of its own: it is transferred to the writer thread
+    const buf = new ArrayBuffer(8 * n * (5 + numNames.length) + 4 * n * catNames.length);
     let off = 0;
     const putF = (arr: number[]) => {
+      const f64 = new Float64Array(buf, off, n);
       for (let i = 0; i < n; i++) f64[i] = arr[i];
-      Buffer.from(f64.buffer, 0, 8 * n).copy(buf, off);
       off += 8 * n;
     };
     putF(this.ts);
@@ -289,11 +308,11 @@ class BatchBuilder {
       putF(this.num.get(name)!);
       schema.push({ name, kind: "numeric" });
     }
-    const i32 = new Int32Array(n);
     for (const name of catNames) {
       const vals = this.cat.get(name)!;
       const levels: string[] = [];
       const index = new Map<string, number>();
+      const i32 = new Int32Array(buf, off, n);
       for (let i = 0; i < n; i++) {
         const v = vals[i];
         if (v === null) i32[i] = -1;
@@ -307,7 +326,6 @@ class BatchBuilder {
           i32[i] = code;
         }
       }
-      Buffer.from(i32.buffer, 0, 4 * n).copy(buf, off);
       off += 4 * n;
       schema.push({ name, kind: "categorical", levels });
     }
@@ -317,7 +335,15 @@ class BatchBuilder {
       if (t < tsMin) tsMin = t;
       if (t > tsMax) tsMax = t;
     }
-    return { schema: JSON.stringify(schema), data: buf, tsMin, tsMax };
+    return {
+      modelVersion: this.modelVersion,
+      n,
+      tsMin,
+      tsMax,
+      schema: JSON.stringify(schema),
+      data: new Uint8Array(buf),
+      ids: this.ids,
+    };
   }
 }
 
@@ -359,10 +385,6 @@ function decodeBatch(n: number, schemaText: string, data: Buffer): DecodedBatch 
   return { n, ts, pred, lower, upper, latency, num, cat };
 }
 
-type QueueItem =
-  | { kind: "record"; r: PredictionRecord }
-  | { kind: "chunk"; c: PredictionChunk; start: number; end: number };
-
 function defaultHome(): string {
   return process.env.MLOPS_HOME ?? ".mlops";
 }
@@ -374,6 +396,12 @@ function checkTime(name: string, v: number): void {
     throw new ValidationError(name, `${name} must be a finite epoch-ms number, got ${v}`);
 }
 
+/** Worker bootstrap shared with the model-selection pool: registers tsx in the thread, then imports `entry`. */
+const BOOTSTRAP = new URL("../ml/pool/bootstrap.mjs", import.meta.url);
+const WRITER_ENTRY = new URL("./log-writer-worker.ts", import.meta.url).href;
+/** How long close() waits for the writer thread to close its connection before terminating it. */
+const WRITER_CLOSE_TIMEOUT_MS = 5_000;
+
 // ---------------------------------------------------------------- the log
 
 export class PredictionLog {
@@ -383,9 +411,20 @@ export class PredictionLog {
   private readonly batchSize: number;
   private readonly now: () => number;
   private readonly onError: (err: unknown) => void;
-  private queue: QueueItem[] = [];
-  private queueHead = 0;
+  private mode: PredictionLogWriter;
+  /** rows appended but not yet sealed into a job, per model version */
+  private builders = new Map<string, BatchBuilder>();
+  private staged = 0;
+  /** sealed jobs not yet handed to a writer (oldest first), including failed jobs awaiting a retry */
+  private pending: WriteJob[] = [];
+  /** jobs posted to the writer thread, in posting order */
+  private inflight: Array<{ seq: number; job: WriteJob }> = [];
+  /** staged + pending + in-flight rows: what counts against the capacity */
   private queued = 0;
+  private seq = 0;
+  private writer: Worker | null = null;
+  /** flush() calls waiting until every job posted up to `seq` is acknowledged */
+  private waiters: Array<{ seq: number; resolve: () => void; reject: (e: Error) => void }> = [];
   private counters = {
     dropped: 0,
     rejected: 0,
@@ -397,11 +436,12 @@ export class PredictionLog {
   };
   private timer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
-  private scheduled = false;
+  private sealScheduled = false;
+  private inlineScheduled = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly inlineWriter: BatchWriter;
   private readonly stmts: {
-    insertBatch: Database.Statement;
-    insertPrediction: Database.Statement;
     getPrediction: Database.Statement;
     getFeedback: Database.Statement;
     insertFeedback: Database.Statement;
@@ -415,51 +455,24 @@ export class PredictionLog {
     if (!(this.capacity >= 1) || !(this.batchSize >= 1)) {
       throw new ValidationError("capacity", `PredictionLog: capacity and batchSize must be ≥ 1`);
     }
+    this.mode = opts.writer ?? "thread";
+    if (this.mode !== "thread" && this.mode !== "inline") {
+      throw new ValidationError(
+        "writer",
+        `PredictionLog: writer must be "thread" or "inline", got ${String(this.mode)}`,
+      );
+    }
     this.now = opts.now ?? Date.now;
     this.onError =
       opts.onError ??
       ((err) =>
         process.stderr.write(
-          `${JSON.stringify({ level: 50, time: Date.now(), msg: "prediction log flush failed", err: String(err) })}\n`,
+          `${JSON.stringify({ level: 50, time: Date.now(), msg: "prediction log write failed", err: String(err) })}\n`,
         ));
     mkdirSync(dirname(this.path), { recursive: true });
-    this.db = new Database(this.path, { timeout: 15_000 });
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS batches (
-        id INTEGER PRIMARY KEY,
-        model_version TEXT NOT NULL,
-        ts_min INTEGER NOT NULL,
-        ts_max INTEGER NOT NULL,
-        n INTEGER NOT NULL,
-        schema TEXT NOT NULL,
-        data BLOB NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS batches_ts ON batches(ts_max, ts_min);
-      CREATE TABLE IF NOT EXISTS predictions (
-        id TEXT PRIMARY KEY,
-        batch_id INTEGER NOT NULL,
-        row INTEGER NOT NULL,
-        ts INTEGER NOT NULL,
-        model_version TEXT NOT NULL,
-        prediction REAL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS feedback (
-        prediction_id TEXT PRIMARY KEY,
-        actual REAL NOT NULL,
-        ts INTEGER NOT NULL,
-        updates INTEGER NOT NULL DEFAULT 0
-      );
-    `);
+    this.db = openLogDatabase(this.path);
+    this.inlineWriter = new BatchWriter(this.db);
     this.stmts = {
-      insertBatch: this.db.prepare(
-        "INSERT INTO batches (model_version, ts_min, ts_max, n, schema, data) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
-      insertPrediction: this.db.prepare(
-        "INSERT OR IGNORE INTO predictions (id, batch_id, row, ts, model_version, prediction) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
       getPrediction: this.db.prepare("SELECT id FROM predictions WHERE id = ?"),
       getFeedback: this.db.prepare("SELECT actual FROM feedback WHERE prediction_id = ?"),
       insertFeedback: this.db.prepare("INSERT INTO feedback (prediction_id, actual, ts) VALUES (?, ?, ?)"),
@@ -468,7 +481,10 @@ export class PredictionLog {
       ),
     };
     const interval = opts.flushIntervalMs ?? 250;
-    this.timer = setInterval(() => this.backgroundFlush(), interval);
+    this.timer = setInterval(() => {
+      this.seal();
+      this.kick();
+    }, interval);
     this.timer.unref();
     if (opts.retentionDays !== undefined) {
       const days = opts.retentionDays;
@@ -484,24 +500,44 @@ export class PredictionLog {
     }
   }
 
+  /** How batches are written now: "thread" (the writer thread) or "inline" (after a writer-thread failure too). */
+  get writerMode(): PredictionLogWriter {
+    return this.mode;
+  }
+
   // -------------------------------------------------------------- writing
 
-  /** Queue records (never blocks on disk). Returns how many were accepted; the rest are counted as dropped. */
+  /**
+   * Queue records (never blocks on disk): their values are copied into the staging columns at once.
+   * Returns how many were accepted; the rest are counted as dropped (queue full, or the log is closed) or
+   * rejected (malformed: no string id, non-finite ts, no model version, no numeric prediction).
+   */
   append(records: readonly PredictionRecord[]): number {
     if (this.closed) {
       this.counters.dropped += records.length;
       return 0;
     }
-    const room = this.capacity - this.queued;
-    const take = Math.min(room, records.length);
-    for (let i = 0; i < take; i++) this.queue.push({ kind: "record", r: records[i] });
-    this.queued += take;
-    this.counters.dropped += records.length - take;
-    this.maybeSchedule();
-    return take;
+    let accepted = 0;
+    for (const r of records) {
+      if (this.queued >= this.capacity) {
+        this.counters.dropped++;
+        continue;
+      }
+      if (!validRecord(r)) {
+        this.counters.rejected++;
+        continue;
+      }
+      this.builder(r.modelVersion).addRecord(r);
+      this.staged++;
+      this.queued++;
+      accepted++;
+      if (this.staged >= this.batchSize) this.seal();
+    }
+    this.afterAppend();
+    return accepted;
   }
 
-  /** Queue a columnar chunk (one serving request). Returns the number of rows accepted. */
+  /** Queue a columnar chunk (one serving request), copying its values. Returns the number of rows accepted. */
   appendChunk(chunk: PredictionChunk): number {
     const n = chunk.ids.length;
     if (chunk.inputs.nRows !== n || chunk.predictions.length !== n) {
@@ -514,134 +550,220 @@ export class PredictionLog {
       this.counters.dropped += n;
       return 0;
     }
+    if (!validChunk(chunk)) {
+      this.counters.rejected += n;
+      return 0;
+    }
     const take = Math.min(this.capacity - this.queued, n);
-    if (take > 0) this.queue.push({ kind: "chunk", c: chunk, start: 0, end: take });
-    this.queued += take;
+    let start = 0;
+    while (start < take) {
+      const m = Math.min(this.batchSize - this.staged, take - start);
+      this.builder(chunk.modelVersion).addChunk(chunk, start, start + m);
+      this.staged += m;
+      this.queued += m;
+      start += m;
+      if (this.staged >= this.batchSize) this.seal();
+    }
     this.counters.dropped += n - take;
-    this.maybeSchedule();
+    this.afterAppend();
     return take;
   }
 
-  private maybeSchedule(): void {
-    if (this.queued >= this.batchSize && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.backgroundFlush();
-      });
+  private builder(modelVersion: string): BatchBuilder {
+    let b = this.builders.get(modelVersion);
+    if (!b) {
+      b = new BatchBuilder(modelVersion);
+      this.builders.set(modelVersion, b);
     }
+    return b;
   }
 
-  private backgroundFlush(): void {
-    if (this.closed || this.queued === 0) return;
+  /** Full jobs are handed to the writer after the current event-loop turn, never on the request path. */
+  private afterAppend(): void {
+    if (this.pending.length === 0 || this.sealScheduled) return;
+    this.sealScheduled = true;
+    setImmediate(() => {
+      this.sealScheduled = false;
+      this.kick();
+    });
+  }
+
+  /** Turn the staged rows into one write job (one transaction). */
+  private seal(): void {
+    if (this.staged === 0) return;
+    const batches: EncodedBatch[] = [];
+    for (const b of this.builders.values()) batches.push(b.encode());
+    this.pending.push({ key: randomUUID(), batches, rows: this.staged });
+    this.builders = new Map();
+    this.staged = 0;
+  }
+
+  /** Hand pending jobs to the writer: all of them to the thread, or one per event-loop turn inline. */
+  private kick(): void {
+    if (this.pending.length === 0) return;
+    if (this.mode === "thread") {
+      const w = this.writer ?? this.startWriter();
+      for (const job of this.pending) {
+        const seq = ++this.seq;
+        this.inflight.push({ seq, job });
+        w.postMessage({ op: "write", seq, job } satisfies WriterRequest);
+      }
+      this.pending = [];
+      w.ref(); // until every posted job is acknowledged
+      return;
+    }
+    if (this.inlineScheduled) return;
+    this.inlineScheduled = true;
+    setImmediate(() => {
+      this.inlineScheduled = false;
+      if (this.mode !== "inline" || this.pending.length === 0) return;
+      try {
+        this.writeInline();
+      } catch {
+        return; // counted and reported; retried at the next timer tick
+      }
+      this.kick();
+    });
+  }
+
+  /** Write the oldest pending job on this thread. Throws (after counting and reporting) on failure. */
+  private writeInline(): void {
+    const job = this.pending[0];
+    let r: WriteResult;
     try {
-      this.flushBatch();
+      r = this.inlineWriter.write(job);
     } catch (e) {
       this.counters.failedFlushes++;
       this.onError(e);
-      return;
+      throw e;
     }
-    // one batch per tick: let requests run between batches
-    if (this.queued >= this.batchSize) this.maybeSchedule();
+    this.pending.shift();
+    this.completed(job, r);
   }
 
-  /** Write up to batchSize queued records in one transaction. Returns the number written. */
-  private flushBatch(): number {
-    if (this.queued === 0) return 0;
-    const t0 = performance.now();
-    const builders = new Map<string, BatchBuilder>();
-    const builder = (mv: string) => {
-      let b = builders.get(mv);
-      if (!b) {
-        b = new BatchBuilder(mv);
-        builders.set(mv, b);
-      }
-      return b;
-    };
-    let taken = 0;
-    let head = this.queueHead;
-    while (head < this.queue.length && taken < this.batchSize) {
-      const item = this.queue[head];
-      if (item.kind === "record") {
-        const r = item.r;
-        if (validRecord(r)) builder(r.modelVersion).addRecord(r);
-        else this.counters.rejected++;
-        taken++;
-        head++;
-      } else {
-        const m = Math.min(item.end - item.start, this.batchSize - taken);
-        if (!validChunk(item.c)) {
-          this.counters.rejected += item.end - item.start;
-          taken += item.end - item.start;
-          head++;
-          continue;
-        }
-        builder(item.c.modelVersion).addChunk(item.c, item.start, item.start + m);
-        taken += m;
-        if (item.start + m === item.end) head++;
-        else item.start += m;
-      }
-    }
-    let dup = 0;
-    let rows = 0;
-    for (const b of builders.values()) rows += b.n;
-    this.db.transaction(() => {
-      for (const b of builders.values()) {
-        const enc = b.encode();
-        const info = this.stmts.insertBatch.run(
-          b.modelVersion,
-          enc.tsMin,
-          enc.tsMax,
-          b.n,
-          enc.schema,
-          enc.data,
-        );
-        const batchId = Number(info.lastInsertRowid);
-        for (let i = 0; i < b.n; i++) {
-          const p = b.pred[i];
-          const r = this.stmts.insertPrediction.run(
-            b.ids[i],
-            batchId,
-            i,
-            b.ts[i],
-            b.modelVersion,
-            Number.isNaN(p) ? null : p,
-          );
-          if (r.changes === 0) dup++;
-        }
-      }
-    })();
-    // commit succeeded: dequeue
-    this.queueHead = head;
-    this.queued -= taken;
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    this.counters.written += rows;
-    this.counters.duplicates += dup;
+  private completed(job: WriteJob, r: WriteResult): void {
+    this.queued -= job.rows;
+    this.counters.written += job.rows;
+    this.counters.duplicates += r.duplicates;
     this.counters.flushes++;
-    this.counters.lastFlushMs = performance.now() - t0;
-    return taken;
+    this.counters.lastFlushMs = r.ms;
+    this.release();
   }
 
-  /** Write everything queued (batch by batch). Resolves with the number of records written. */
+  /** Resolve the flush() waiters whose jobs are all acknowledged (`inflight` is in posting order). */
+  private release(): void {
+    if (this.waiters.length === 0) return;
+    const oldest = this.inflight.length > 0 ? this.inflight[0].seq : Number.POSITIVE_INFINITY;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.seq < oldest) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /** Fail every waiting flush() (a write failed; the job stays queued for a retry). */
+  private failWaiters(err: Error): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(err);
+  }
+
+  private startWriter(): Worker {
+    const w = new Worker(BOOTSTRAP, {
+      workerData: { entry: WRITER_ENTRY, path: this.path },
+      stdout: false,
+      stderr: false,
+    });
+    w.on("message", (m: WriterResponse) => this.onWriterMessage(m));
+    w.on("error", (e) => this.onWriterFailure(w, e));
+    w.on("exit", (code) => this.onWriterFailure(w, new Error(`writer thread exited with code ${code}`)));
+    w.unref();
+    this.writer = w;
+    return w;
+  }
+
+  private onWriterMessage(m: WriterResponse): void {
+    if (m.op !== "written" && m.op !== "failed") return;
+    const i = this.inflight.findIndex((f) => f.seq === m.seq);
+    if (i < 0) return;
+    const { job } = this.inflight[i];
+    this.inflight.splice(i, 1);
+    if (this.inflight.length === 0) this.writer?.unref();
+    if (m.op === "written") this.completed(job, m.result);
+    else {
+      // keep the job for a retry at the next timer tick (or the next flush)
+      this.pending.unshift(job);
+      this.counters.failedFlushes++;
+      const err = new Error(`prediction log write failed: ${m.error}`);
+      this.onError(err);
+      this.failWaiters(err);
+    }
+  }
+
+  /**
+   * The writer thread died (failed to load, crashed, or exited): every unacknowledged job goes back to the front
+   * of the queue, in order, and from now on jobs are written on this thread. A job whose commit raced the failure
+   * is recognised by its key and not stored twice.
+   */
+  private onWriterFailure(w: Worker, e: Error): void {
+    if (this.writer !== w) return; // an old writer, or a deliberate close
+    this.writer = null;
+    this.mode = "inline";
+    this.pending = [...this.inflight.map((f) => f.job), ...this.pending];
+    this.inflight = [];
+    this.onError(
+      new Error(`prediction log writer thread failed (${e.message}); writing on the serving thread`),
+    );
+    if (this.waiters.length > 0) {
+      try {
+        while (this.pending.length > 0) this.writeInline();
+      } catch (err) {
+        this.failWaiters(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      this.release();
+    } else this.kick();
+  }
+
+  /** Write everything queued and wait until it is committed. Resolves with the number of rows written. */
   async flush(): Promise<number> {
     this.assertOpen();
-    let total = 0;
-    while (this.queued > 0) total += this.flushBatch();
-    return total;
+    return this.drain();
   }
 
-  /** Flush, stop timers and close the database. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  private async drain(): Promise<number> {
+    const before = this.counters.written;
+    this.seal();
+    if (this.mode === "inline") {
+      while (this.pending.length > 0) this.writeInline();
+    } else if (this.pending.length > 0 || this.inflight.length > 0) {
+      this.kick(); // posts every pending job
+      const seq = this.seq;
+      await new Promise<void>((resolve, reject) => {
+        this.waiters.push({ seq, resolve, reject });
+        this.release();
+      });
+    }
+    return this.counters.written - before;
+  }
+
+  /** Flush, stop timers, close the writer thread and the database. Idempotent; appends after it are dropped. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.closed = true; // appends from now on are dropped and counted
+    if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     try {
-      while (this.queued > 0) this.flushBatch();
+      await this.drain();
     } finally {
-      this.closed = true;
-      if (this.timer) clearInterval(this.timer);
-      if (this.retentionTimer) clearInterval(this.retentionTimer);
+      const w = this.writer;
+      this.writer = null;
+      if (w) await closeWriter(w);
       this.db.close();
     }
   }
@@ -1093,6 +1215,19 @@ function finishAcc(a: Acc): AccuracyMetrics {
 }
 
 /** Open (or create) the prediction log. */
+/** Ask the writer thread to close its connection and exit; terminate it if it does not within the timeout. */
+async function closeWriter(w: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+  w.ref();
+  w.postMessage({ op: "close" } satisfies WriterRequest);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), WRITER_CLOSE_TIMEOUT_MS);
+  });
+  if (await Promise.race([exited.then(() => false), timedOut])) await w.terminate();
+  clearTimeout(timer);
+}
+
 export function openPredictionLog(opts: PredictionLogOptions = {}): PredictionLog {
   return new PredictionLog(opts);
 }
