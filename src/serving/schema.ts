@@ -166,13 +166,14 @@ function shortInput(v: unknown): unknown {
  * Categories: trimmed, case-insensitive, normalised to the canonical spelling. Collects all errors
  * (capped at MAX_ERRORS).
  */
+function pushCapped(errors: ErrorDetail[], e: ErrorDetail): void {
+  if (errors.length < MAX_ERRORS) errors.push(e);
+}
+
 export function buildFrame(cols: readonly InputColumn[], view: BatchView): BuildResult {
   const n = view.n;
   const errors: ErrorDetail[] = [];
-  const push = (e: ErrorDetail) => {
-    if (errors.length < MAX_ERRORS) errors.push(e);
-  };
-  const out: Column[] = [];
+  const out: Column[] = new Array(cols.length);
   for (let j = 0; j < cols.length; j++) {
     const c = cols[j];
     if (c.kind === "numeric") {
@@ -181,28 +182,28 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
         const v = view.get(j, i);
         if (typeof v === "number") {
           if (!Number.isFinite(v)) {
-            push({
+            pushCapped(errors, {
               loc: view.loc(c.name, i),
               msg: "Input should be a finite number",
               type: "finite_number",
               input: null,
             });
           } else if (c.min !== undefined && v < c.min) {
-            push({
+            pushCapped(errors, {
               loc: view.loc(c.name, i),
               msg: `Input should be greater than or equal to ${c.min}`,
               type: "greater_than_equal",
               input: v,
             });
           } else if (c.max !== undefined && v > c.max) {
-            push({
+            pushCapped(errors, {
               loc: view.loc(c.name, i),
               msg: `Input should be less than or equal to ${c.max}`,
               type: "less_than_equal",
               input: v,
             });
           } else if (c.integer && !Number.isInteger(v)) {
-            push({
+            pushCapped(errors, {
               loc: view.loc(c.name, i),
               msg: "Input should be a valid integer",
               type: "int_type",
@@ -214,7 +215,8 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           values[i] = Number.NaN;
           if (!c.nullable) {
             const present = view.has ? view.has(j, i) : v !== undefined;
-            push(
+            pushCapped(
+              errors,
               present
                 ? {
                     loc: view.loc(c.name, i),
@@ -227,7 +229,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           }
         } else {
           values[i] = Number.NaN;
-          push({
+          pushCapped(errors, {
             loc: view.loc(c.name, i),
             msg: `Input should be a valid number, got ${typeof v} ${fmt(v)}`,
             type: c.integer ? "int_type" : "float_type",
@@ -235,7 +237,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           });
         }
       }
-      out.push(numericColumn(c.name, values));
+      out[j] = numericColumn(c.name, values);
     } else {
       const codes = new Int32Array(n);
       for (let i = 0; i < n; i++) {
@@ -245,7 +247,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           if (code === undefined) code = c.folded.get(normalizeCategory(v));
           if (code === undefined) {
             codes[i] = -1;
-            push({
+            pushCapped(errors, {
               loc: view.loc(c.name, i),
               msg: `Input should be one of ${c.categories.map((x) => `'${x}'`).join(", ")} (case-insensitive), got ${fmt(v)}`,
               type: "enum",
@@ -256,7 +258,8 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           codes[i] = -1;
           if (!c.nullable) {
             const present = view.has ? view.has(j, i) : v !== undefined;
-            push(
+            pushCapped(
+              errors,
               present
                 ? {
                     loc: view.loc(c.name, i),
@@ -269,7 +272,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           }
         } else {
           codes[i] = -1;
-          push({
+          pushCapped(errors, {
             loc: view.loc(c.name, i),
             msg: `Input should be a valid string, got ${typeof v} ${fmt(v)}`,
             type: "string_type",
@@ -277,7 +280,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
           });
         }
       }
-      out.push(categoricalColumn(c.name, codes, c.categories));
+      out[j] = categoricalColumn(c.name, codes, c.categories);
     }
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -293,6 +296,48 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * (returned in `rowErrors`); their cells read as missing, which is reported separately only if the row is an
  * object. `rejectExtra` reports unknown keys (extra_forbidden).
  */
+/** Column names of a column set, and their Set, computed once per column set. */
+const NAMES_OF = new WeakMap<readonly InputColumn[], { names: string[]; known: Set<string> }>();
+function namesOf(cols: readonly InputColumn[]): { names: string[]; known: Set<string> } {
+  let e = NAMES_OF.get(cols);
+  if (!e) {
+    const names = cols.map((c) => c.name);
+    e = { names, known: new Set(names) };
+    NAMES_OF.set(cols, e);
+  }
+  return e;
+}
+
+/** BatchView over row objects (a class, so that a request creates no closures). */
+class RecordsView implements BatchView {
+  readonly n: number;
+  constructor(
+    private readonly cols: readonly InputColumn[],
+    private readonly names: readonly string[],
+    private readonly rows: readonly unknown[],
+    private readonly bad: Uint8Array | null,
+    private readonly prefix: Loc,
+  ) {
+    this.n = rows.length;
+  }
+  get(j: number, i: number): unknown {
+    return this.bad !== null && this.bad[i]
+      ? skipMarker(this.cols[j])
+      : (this.rows[i] as Record<string, unknown>)[this.names[j]];
+  }
+  has(j: number, i: number): boolean {
+    return (this.bad !== null && this.bad[i] === 1) || Object.hasOwn(this.rows[i] as object, this.names[j]);
+  }
+  loc(name: string, i: number): Loc {
+    return [...this.prefix, i, name];
+  }
+}
+
+/**
+ * View over an array of row objects. Non-object rows produce a `model_attributes_type` error per row
+ * (returned in `rowErrors`); their cells read as missing, which is reported separately only if the row is an
+ * object. `rejectExtra` reports unknown keys (extra_forbidden).
+ */
 export function recordsView(
   cols: readonly InputColumn[],
   rows: readonly unknown[],
@@ -300,12 +345,12 @@ export function recordsView(
   rejectExtra: boolean,
 ): { view: BatchView; rowErrors: ErrorDetail[] } {
   const rowErrors: ErrorDetail[] = [];
-  const known = new Set(cols.map((c) => c.name));
-  const names = cols.map((c) => c.name);
-  const bad = new Uint8Array(rows.length);
+  const { names, known } = namesOf(cols);
+  let bad: Uint8Array | null = null;
   for (let i = 0; i < rows.length && rowErrors.length < MAX_ERRORS; i++) {
     const r = rows[i];
     if (!isRecord(r)) {
+      bad ??= new Uint8Array(rows.length);
       bad[i] = 1;
       rowErrors.push({
         loc: [...prefix, i],
@@ -326,13 +371,7 @@ export function recordsView(
     }
   }
   // Rows that are not objects read as values that pass the checks, so each reports only its row-level error.
-  const view: BatchView = {
-    n: rows.length,
-    get: (j, i) => (bad[i] ? skipMarker(cols[j]) : (rows[i] as Record<string, unknown>)[names[j]]),
-    has: (j, i) => bad[i] === 1 || Object.hasOwn(rows[i] as object, names[j]),
-    loc: (name, i) => [...prefix, i, name],
-  };
-  return { view, rowErrors };
+  return { view: new RecordsView(cols, names, rows, bad, prefix), rowErrors };
 }
 
 /** A value that passes the column's check (so a malformed row reports one error, not one per column). */
