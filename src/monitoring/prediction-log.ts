@@ -291,7 +291,7 @@ class BatchBuilder {
     const numNames = [...this.num.keys()].sort();
     const catNames = [...this.cat.keys()].sort();
     const schema: SchemaEntry[] = [];
-    // a fresh, 8-aligned buffer of its own: it is transferred to the writer thread
+    // a fresh, 8-aligned buffer of its own (the writer reads its leading Float64 columns in place)
     const buf = new ArrayBuffer(8 * n * (5 + numNames.length) + 4 * n * catNames.length);
     let off = 0;
     const putF = (arr: number[]) => {
