@@ -16,15 +16,8 @@ import {
   snapshotFromDrift,
   snapshotFromLog,
 } from "./alerts.ts";
-import {
-  type InputCheck,
-  inputChecks,
-  type LatencyStats,
-  latencyStats,
-  type PredictionChecks,
-  predictionChecks,
-} from "./checks.ts";
-import { computeDrift, type DriftOptions, type DriftReport } from "./drift.ts";
+import { inThreadAnalyser, type WindowAnalyser, type WindowChecks } from "./analysis.ts";
+import type { DriftOptions, DriftReport } from "./drift.ts";
 import type { MonitoringMetrics } from "./metrics.ts";
 import type { AccuracyReport, PredictionLog } from "./prediction-log.ts";
 import type { ReferenceProfile } from "./reference.ts";
@@ -46,6 +39,8 @@ export interface MonitorPassOptions {
   sinks?: readonly AlertSink[];
   metrics?: MonitoringMetrics;
   now?: () => number;
+  /** where the window is read and analysed (default: on this thread; a server passes its AnalysisThread) */
+  analyse?: WindowAnalyser;
 }
 
 export interface MonitorPassResult {
@@ -55,7 +50,7 @@ export interface MonitorPassResult {
   /** why drift was skipped, if it was */
   driftSkipped?: string;
   accuracy: AccuracyReport;
-  checks: { prediction: PredictionChecks | null; inputs: InputCheck[]; latency: LatencyStats };
+  checks: WindowChecks;
   snapshot: MetricSample[];
   alerts: FiredAlert[];
   dispatch: DispatchResult[];
@@ -65,29 +60,28 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
   const now = (o.now ?? Date.now)();
   const until = now + 1;
   const since = until - (o.windowMs ?? 86_400_000);
-  const mv = o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {};
-  await o.log.flush();
-  const w = o.log.window(since, until, mv);
   const minRows = o.minRows ?? 100;
-  let drift: DriftReport | null = null;
-  let driftSkipped: string | undefined;
-  if (w.n >= minRows)
-    drift = computeDrift(o.reference, w.inputs, { ...(o.drift ?? {}), predictions: w.predictions });
-  else driftSkipped = `only ${w.n} logged predictions in the window (< ${minRows})`;
   const by =
     o.accuracyBy ??
     (o.reference.features.some((f) => f.name === "ocean_proximity") ? "ocean_proximity" : undefined);
-  const accuracy = o.log.accuracy({
-    sinceMs: until - (o.accuracyWindowMs ?? 7 * 86_400_000),
+  const analyse = o.analyse ?? inThreadAnalyser(o.log);
+  const a = await analyse(o.reference, {
+    sinceMs: since,
     untilMs: until,
-    ...mv,
-    ...(by ? { by } : {}),
+    ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
+    minRows,
+    ...(o.drift ? { drift: o.drift } : {}),
+    accuracy: {
+      sinceMs: until - (o.accuracyWindowMs ?? 7 * 86_400_000),
+      untilMs: until,
+      ...(by ? { by } : {}),
+    },
+    checks: true,
   });
-  const checks = {
-    prediction: w.n > 0 ? predictionChecks(o.reference, w.predictions) : null,
-    inputs: w.n > 0 ? inputChecks(o.reference, w.inputs) : [],
-    latency: latencyStats(w.latencyMs),
-  };
+  const drift = a.drift;
+  const driftSkipped = a.driftSkipped;
+  const accuracy = a.accuracy!;
+  const checks = a.checks!;
   const snapshot = [
     ...(drift ? snapshotFromDrift(drift) : []),
     ...snapshotFromAccuracy(accuracy),
@@ -111,7 +105,7 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
   }
   return {
     at: new Date(now).toISOString(),
-    window: { sinceMs: since, untilMs: until, n: w.n },
+    window: { sinceMs: since, untilMs: until, n: a.window.n },
     drift,
     ...(driftSkipped ? { driftSkipped } : {}),
     accuracy,

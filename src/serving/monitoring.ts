@@ -9,7 +9,8 @@ import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { Type } from "typebox";
 import type { AlertRule, AlertSink, FiredAlert } from "../monitoring/alerts.ts";
-import { computeDrift, type DriftOptions, type DriftReport } from "../monitoring/drift.ts";
+import { AnalysisThread, inThreadAnalyser, type WindowAnalyser } from "../monitoring/analysis.ts";
+import type { DriftOptions, DriftReport } from "../monitoring/drift.ts";
 import { DurationError, parseDurationMs } from "../monitoring/duration.ts";
 import { createMonitoringMetrics, type MonitoringMetrics } from "../monitoring/metrics.ts";
 import { type MonitorPassResult, runMonitorPass } from "../monitoring/monitor.ts";
@@ -44,10 +45,15 @@ export interface ServingMonitoringOptions {
   /** Run a monitoring pass (gauges + alert dispatch) every N ms; 0/undefined = only on request. */
   intervalMs?: number;
   /**
-   * Reuse a computed summary / drift answer for the same (window, version) this long (default 10 s): the
-   * statistics run on the serving thread, and dashboards poll.
+   * Reuse a computed summary / drift answer for the same (window, version) this long (default 10 s): dashboards
+   * poll, and a 1 M-prediction window takes ~2 s to analyse.
    */
   cacheMs?: number;
+  /**
+   * Where windows are read and analysed (default "thread": an analysis thread with its own read connection, so
+   * the serving event loop is never blocked by a drift computation; "inline": on the serving thread).
+   */
+  analysis?: "thread" | "inline";
   closeLog?: boolean;
 }
 
@@ -109,6 +115,8 @@ export function registerMonitoring(
 ): ServingMonitoring {
   const { log } = opts;
   const metrics: MonitoringMetrics = createMonitoringMetrics(ctx.registry);
+  const thread = (opts.analysis ?? "thread") === "thread" ? new AnalysisThread(log) : null;
+  const analyse: WindowAnalyser = thread ? thread.analyser() : inThreadAnalyser(log);
   const windowMs = opts.windowMs ?? 86_400_000;
   const minRows = opts.minRows ?? 100;
   const profiles = new Map<string, Promise<ReferenceProfile | null>>();
@@ -175,6 +183,7 @@ export function registerMonitoring(
     rules: opts.rules ?? [],
     metrics,
     now: ctx.clock,
+    analyse,
   });
 
   // ------------------------------------------------------------ feedback
@@ -257,15 +266,18 @@ export function registerMonitoring(
       const version = q.model_version ?? model.version;
       const { w, report, skipped } = await cached(`drift|${model.name}|${version}|${winMs}`, async () => {
         const reference = await referenceFor(model.name, version);
-        await log.flush();
         const until = ctx.clock() + 1;
-        const w = log.window(until - winMs, until, { modelVersion: version });
-        let report: DriftReport | null = null;
-        let skipped: string | undefined;
-        if (w.n >= minRows) {
-          report = computeDrift(reference, w.inputs, { ...(opts.drift ?? {}), predictions: w.predictions });
-          metrics.updateDrift(report);
-        } else skipped = `only ${w.n} logged predictions in the window (< ${minRows})`;
+        const a = await analyse(reference, {
+          sinceMs: until - winMs,
+          untilMs: until,
+          modelVersion: version,
+          minRows,
+          ...(opts.drift ? { drift: opts.drift } : {}),
+        });
+        if (a.drift) metrics.updateDrift(a.drift);
+        const w = a.window;
+        const report: DriftReport | null = a.drift;
+        const skipped = a.driftSkipped;
         return { w: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n }, report, skipped };
       });
       if (q.format === "html") {
@@ -376,6 +388,7 @@ export function registerMonitoring(
   fastify.addHook("onClose", async () => {
     if (timer) clearInterval(timer);
     await running;
+    await thread?.close();
     if (opts.closeLog ?? true) await log.close();
   });
 

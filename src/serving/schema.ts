@@ -321,7 +321,7 @@ class RecordsView implements BatchView {
     this.n = rows.length;
   }
   get(j: number, i: number): unknown {
-    return this.bad !== null && this.bad[i]
+    return this.bad?.[i]
       ? skipMarker(this.cols[j])
       : (this.rows[i] as Record<string, unknown>)[this.names[j]];
   }

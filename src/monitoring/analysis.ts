@@ -1,0 +1,221 @@
+/**
+ * Window analysis: read a window of the prediction log and compute drift vs the reference profile, rolling
+ * accuracy from feedback and the sanity checks. This is the expensive part of a monitoring pass (a 1 M-prediction
+ * window takes ~2 s), so a server runs it on an analysis thread (`AnalysisThread`, own read connection to the log
+ * database) and its event loop keeps serving; `inThreadAnalyser` runs it here (CLI, tests).
+ */
+import { Worker } from "node:worker_threads";
+import {
+  type InputCheck,
+  inputChecks,
+  type LatencyStats,
+  latencyStats,
+  type PredictionChecks,
+  predictionChecks,
+} from "./checks.ts";
+import { computeDrift, type DriftOptions, type DriftReport } from "./drift.ts";
+import type { AccuracyReport, PredictionLog } from "./prediction-log.ts";
+import type { ReferenceProfile } from "./reference.ts";
+
+export interface WindowAnalysisRequest {
+  sinceMs: number;
+  untilMs: number;
+  modelVersion?: string;
+  /** no drift verdict below this many logged predictions */
+  minRows: number;
+  /** drift options (the window's predictions are added) */
+  drift?: Omit<DriftOptions, "predictions">;
+  /** rolling accuracy over this range (optionally broken down by a categorical input); omitted: skipped */
+  accuracy?: { sinceMs: number; untilMs: number; by?: string };
+  /** prediction / input / latency checks (default false) */
+  checks?: boolean;
+}
+
+export interface WindowChecks {
+  prediction: PredictionChecks | null;
+  inputs: InputCheck[];
+  latency: LatencyStats;
+}
+
+export interface WindowAnalysis {
+  window: { sinceMs: number; untilMs: number; n: number };
+  drift: DriftReport | null;
+  /** why drift was skipped, if it was */
+  driftSkipped?: string;
+  accuracy: AccuracyReport | null;
+  checks: WindowChecks | null;
+}
+
+/** Analyse a window (everything queued on `log` must have been flushed by the caller if it should count). */
+export function analyseWindow(
+  log: PredictionLog,
+  reference: ReferenceProfile,
+  req: WindowAnalysisRequest,
+): WindowAnalysis {
+  const mv = req.modelVersion !== undefined ? { modelVersion: req.modelVersion } : {};
+  const w = log.window(req.sinceMs, req.untilMs, mv);
+  let drift: DriftReport | null = null;
+  let driftSkipped: string | undefined;
+  if (w.n >= req.minRows)
+    drift = computeDrift(reference, w.inputs, { ...(req.drift ?? {}), predictions: w.predictions });
+  else driftSkipped = `only ${w.n} logged predictions in the window (< ${req.minRows})`;
+  const accuracy = req.accuracy
+    ? log.accuracy({
+        sinceMs: req.accuracy.sinceMs,
+        untilMs: req.accuracy.untilMs,
+        ...mv,
+        ...(req.accuracy.by ? { by: req.accuracy.by } : {}),
+      })
+    : null;
+  const checks = req.checks
+    ? {
+        prediction: w.n > 0 ? predictionChecks(reference, w.predictions) : null,
+        inputs: w.n > 0 ? inputChecks(reference, w.inputs) : [],
+        latency: latencyStats(w.latencyMs),
+      }
+    : null;
+  return {
+    window: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n },
+    drift,
+    ...(driftSkipped ? { driftSkipped } : {}),
+    accuracy,
+    checks,
+  };
+}
+
+/** Runs an analysis; the log's queue is flushed first so that the window includes every served prediction. */
+export type WindowAnalyser = (
+  reference: ReferenceProfile,
+  req: WindowAnalysisRequest,
+) => Promise<WindowAnalysis>;
+
+/** Analyse on the calling thread. */
+export function inThreadAnalyser(log: PredictionLog): WindowAnalyser {
+  return async (reference, req) => {
+    await log.flush();
+    return analyseWindow(log, reference, req);
+  };
+}
+
+// ---------------------------------------------------------------- analysis thread
+
+export type AnalysisRequestMessage =
+  | {
+      op: "analyse";
+      id: number;
+      /** reference profiles are sent once per thread and then named by id */
+      refId: number;
+      reference?: ReferenceProfile;
+      req: WindowAnalysisRequest;
+    }
+  | { op: "close" };
+export type AnalysisResponseMessage =
+  | { op: "done"; id: number; result: WindowAnalysis }
+  | { op: "failed"; id: number; error: string; name: string; field?: string };
+
+/** Same bootstrap as the writer thread and the model-selection pool (tsx in the thread, then `entry`). */
+const BOOTSTRAP = new URL("../ml/pool/bootstrap.mjs", import.meta.url);
+const ENTRY = new URL("./analysis-worker.ts", import.meta.url).href;
+
+/** An error raised by the analysis thread, with the original error's name (and field, for ValidationError). */
+export class AnalysisError extends Error {
+  readonly field?: string;
+  constructor(message: string, name: string, field?: string) {
+    super(message);
+    this.name = name;
+    if (field !== undefined) this.field = field;
+  }
+}
+
+/**
+ * A worker thread that analyses windows of one prediction-log database (its own read connection; WAL lets it
+ * read while the writer thread commits). Started on first use; requests run one at a time, in order. If the
+ * thread dies, pending analyses fail and the next one starts a new thread.
+ */
+export class AnalysisThread {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: WindowAnalysis) => void; reject: (e: Error) => void }
+  >();
+  private readonly refIds = new WeakMap<ReferenceProfile, number>();
+  private sentRefs = new Set<number>();
+  private nextRef = 0;
+  private closed = false;
+
+  constructor(
+    private readonly log: PredictionLog,
+    private readonly dbPath: string = log.path,
+  ) {}
+
+  /** A WindowAnalyser that flushes the log, then analyses on the thread. */
+  analyser(): WindowAnalyser {
+    return (reference, req) => this.analyse(reference, req);
+  }
+
+  async analyse(reference: ReferenceProfile, req: WindowAnalysisRequest): Promise<WindowAnalysis> {
+    if (this.closed) throw new Error("analysis thread is closed");
+    await this.log.flush();
+    const w = this.worker ?? this.start();
+    let refId = this.refIds.get(reference);
+    if (refId === undefined) {
+      refId = ++this.nextRef;
+      this.refIds.set(reference, refId);
+    }
+    const first = !this.sentRefs.has(refId);
+    this.sentRefs.add(refId);
+    const id = ++this.nextId;
+    return new Promise<WindowAnalysis>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.ref();
+      w.postMessage({
+        op: "analyse",
+        id,
+        refId,
+        ...(first ? { reference } : {}),
+        req,
+      } satisfies AnalysisRequestMessage);
+    });
+  }
+
+  private start(): Worker {
+    const w = new Worker(BOOTSTRAP, {
+      workerData: { entry: ENTRY, path: this.dbPath },
+      stdout: false,
+      stderr: false,
+    });
+    this.sentRefs = new Set(); // a new thread knows no reference yet
+    w.on("message", (m: AnalysisResponseMessage) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if (m.op === "done") p.resolve(m.result);
+      else p.reject(new AnalysisError(m.error, m.name, m.field));
+    });
+    const fail = (e: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      const ps = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of ps) p.reject(new Error(`analysis thread failed: ${e.message}`));
+    };
+    w.on("error", fail);
+    w.on("exit", (code) => fail(new Error(`exited with code ${code}`)));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  /** Stop the thread (pending analyses are rejected). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    const ps = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of ps) p.reject(new Error("analysis thread closed"));
+    if (w) await w.terminate();
+  }
+}
