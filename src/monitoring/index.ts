@@ -1,5 +1,6 @@
 /** Monitoring: reference profiles, drift, prediction log + feedback, sanity checks, alerts, HTML report, metrics. */
 export * from "./alerts.ts";
+export * from "./analysis.ts";
 export * from "./checks.ts";
 export * from "./drift.ts";
 export * from "./metrics.ts";
