@@ -16,8 +16,10 @@ import {
   GradientBoostingRegressor,
   RandomForestRegressor,
 } from "../src/ml/tree/index.ts";
+import { saveModelFile } from "../src/ml/codec.ts";
 import type { Matrix, Regressor } from "../src/ml/types.ts";
 import { matrix } from "../src/ml/types.ts";
+import { type Latency, latency, median } from "./predict-latency.ts";
 
 const CATS = ["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"];
 const NAMES = [
@@ -88,12 +90,6 @@ function writeCsv(path: string, d: { X: Matrix; y: Float64Array }): void {
   writeFileSync(path, `${out.join("\n")}\n`);
 }
 
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 function quality(y: Float64Array, p: Float64Array): { r2: number; mae: number } {
   let mean = 0;
   for (const v of y) mean += v;
@@ -134,25 +130,40 @@ function timeModel(make: () => Regressor, s: Split, runs: number, binned: Binned
   };
 }
 
-function latency(model: Regressor, X: Matrix) {
-  const p = X.cols;
-  const one = matrix(1, p, X.data.slice(0, p), X.featureNames);
-  for (let i = 0; i < 200; i++) model.predict(one);
-  const reps = 2000;
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) {
-    const o = (i % X.rows) * p;
-    model.predict(matrix(1, p, X.data.subarray(o, o + p), X.featureNames));
+/**
+ * Latency of a model saved with the codec and loaded by a fresh process (bench/predict-child.ts), as a server
+ * loads it: the bench process has fitted ~20 models by then and its heap is large. Median of the child's 3 runs.
+ */
+function freshProcessLatency(model: Regressor, X: Matrix): Latency | { error: string } {
+  const dir = mkdtempSync(join(tmpdir(), "bench-latency-"));
+  try {
+    const modelFile = join(dir, "model.bin");
+    const matrixFile = join(dir, "x.f64");
+    saveModelFile(modelFile, model.toState());
+    writeFileSync(matrixFile, new Uint8Array(X.data.buffer, X.data.byteOffset, X.data.byteLength));
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "predict-child.ts"),
+        modelFile,
+        matrixFile,
+        String(X.rows),
+        String(X.cols),
+      ],
+      { encoding: "utf8", maxBuffer: 1 << 20 },
+    );
+    const runs = (JSON.parse(out) as { runs: Latency[] }).runs;
+    return {
+      single_row_us: median(runs.map((r) => r.single_row_us)),
+      batch_1000_ms: median(runs.map((r) => r.batch_1000_ms)),
+    };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const single_us = ((performance.now() - t0) / reps) * 1000;
-  const batch = matrix(1000, p, X.data.slice(0, 1000 * p), X.featureNames);
-  const bt: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t = performance.now();
-    model.predict(batch);
-    bt.push(performance.now() - t);
-  }
-  return { single_row_us: single_us, batch_1000_ms: median(bt) };
 }
 
 export async function benchTrees(opts: { runs: number }): Promise<object> {
@@ -217,6 +228,7 @@ export async function benchTrees(opts: { runs: number }): Promise<object> {
     gbm_200_depth5: latency(gbr.model, s.test.X),
     gbm_200_leafwise31: latency(leaf.model, s.test.X),
   };
+  ours.latency_fresh_process = { random_forest_200: freshProcessLatency(rf200, s.test.X) };
 
   let sk: Record<string, Record<string, number>> | { error: string };
   const dir = mkdtempSync(join(tmpdir(), "bench-trees-"));
@@ -310,10 +322,19 @@ function treesMarkdown(
       return `| ${label} | ${f(a?.fit_s)} | ${f(a?.r2, 4)} | ${f(b?.fit_s)} | ${f(b?.r2, 4)} | ${f(sp, 2)}× |`;
     }),
     "",
-    `Prediction latency (ours): ${Object.entries(lat)
+    `Prediction latency (ours, in the bench process after its fits): ${Object.entries(lat)
       .map(
         ([k, v]) =>
           `${k} ${f(v.single_row_us, 1)} µs/row single, ${f(v.batch_1000_ms, 2)} ms per 1,000-row batch`,
+      )
+      .join("; ")}.`,
+    `Prediction latency in a fresh process that loads the saved model, as a server does (median of 3): ${Object.entries(
+      (r.ours.latency_fresh_process ?? {}) as Record<string, Latency | { error: string }>,
+    )
+      .map(([k, v]) =>
+        "error" in v
+          ? `${k} failed: ${v.error}`
+          : `${k} ${f(v.single_row_us, 1)} µs/row single, ${f(v.batch_1000_ms, 2)} ms per 1,000-row batch`,
       )
       .join("; ")}.`,
     ref ? "" : `Reference failed: ${(sk as { error: string }).error}`,
