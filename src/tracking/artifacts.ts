@@ -3,8 +3,8 @@
  * content is stored once and any corruption is detectable on read.
  *
  * `ArtifactStore` is the backend seam: `LocalArtifactStore` (files under `<home>/artifacts/ab/cdef…`) is
- * the default; an S3 store would implement the same interface with keys `<prefix>/ab/cdef…`
- * (PutObject with `x-amz-checksum-sha256`, GetObject streamed through the same verifying transform).
+ * the default; `S3ArtifactStore` (s3-artifacts.ts) implements the same interface on an S3-compatible bucket
+ * with keys `<prefix>/ab/cdef…`.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -43,7 +43,7 @@ export interface ArtifactStore {
   verify(sha256: string): Promise<ArtifactRef>;
 }
 
-function sha256Hex(bytes: Uint8Array): string {
+export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
@@ -179,17 +179,7 @@ export class LocalArtifactStore implements ArtifactStore {
   async openStream(sha256: string): Promise<Readable> {
     const p = this.pathOf(sha256);
     if (!(await this.has(sha256))) throw this.notFound(sha256);
-    const hash = createHash("sha256");
-    const verifier = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-      flush(cb) {
-        const actual = hash.digest("hex");
-        cb(actual === sha256 ? null : new ArtifactIntegrityError(p, sha256, actual));
-      },
-    });
+    const verifier = verifyingTransform(sha256, p);
     const rs = createReadStream(p);
     rs.on("error", (e) => verifier.destroy(e));
     return rs.pipe(verifier);
@@ -201,6 +191,24 @@ export class LocalArtifactStore implements ArtifactStore {
     for await (const chunk of s) size += (chunk as Buffer).byteLength;
     return { sha256, size };
   }
+}
+
+/**
+ * A pass-through stream that hashes what flows and fails at the end with ArtifactIntegrityError (naming `where`)
+ * when the content does not hash to `sha256`.
+ */
+export function verifyingTransform(sha256: string, where: string): Transform {
+  const hash = createHash("sha256");
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const actual = hash.digest("hex");
+      cb(actual === sha256 ? null : new ArtifactIntegrityError(where, sha256, actual));
+    },
+  });
 }
 
 /** fsync a directory so a rename inside it is durable; not supported on every platform (ignored there). */

@@ -2,6 +2,7 @@
 export * from "./types.ts";
 export * from "./store.ts";
 export * from "./artifacts.ts";
+export * from "./s3-artifacts.ts";
 export * from "./registry.ts";
 export * from "./query.ts";
 export * from "./trials.ts";

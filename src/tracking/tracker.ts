@@ -3,8 +3,10 @@
  * `ActiveRun` handle that knows its run id and can start nested runs.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { LocalArtifactStore, type ArtifactStore } from "./artifacts.ts";
+import { isS3ArtifactUri, S3ArtifactStore } from "./s3-artifacts.ts";
 import { ModelRegistry } from "./registry.ts";
 import { resolveHome, SqliteStore, type SqliteStoreOptions, type TrackingStore } from "./store.ts";
 import { TrackingError } from "./types.ts";
@@ -32,6 +34,11 @@ export interface OpenTrackingOptions extends Omit<SqliteStoreOptions, "home" | "
   home?: string | null;
   /** Throw NOT_FOUND instead of creating a new store when `<home>/mlops.db` does not exist (read-only tools). */
   mustExist?: boolean;
+  /**
+   * Where artifacts live: `s3://bucket[/prefix]` (S3 or an S3-compatible store; endpoint and credentials from
+   * the AWS_* environment variables) or a directory. Default: env MLOPS_ARTIFACTS_URI, else `<home>/artifacts`.
+   */
+  artifacts?: string;
 }
 
 /** Open `<home>/mlops.db` and `<home>/artifacts/`, creating them when missing (unless `mustExist`). */
@@ -44,9 +51,22 @@ export function openTracking(opts: OpenTrackingOptions = {}): Tracking {
     );
   }
   const store = SqliteStore.open({ ...opts, home });
-  const artifacts = LocalArtifactStore.forHome(home);
+  const artifacts = openArtifactStore(home, opts.artifacts ?? (process.env.MLOPS_ARTIFACTS_URI || undefined));
   const registry = new ModelRegistry(store, artifacts);
   return { home, store, artifacts, registry, close: () => store.close() };
+}
+
+/** The artifact store of a URI (see OpenTrackingOptions.artifacts); `<home>/artifacts` when none is given. */
+export function openArtifactStore(home: string, uri?: string): ArtifactStore {
+  if (uri === undefined || uri === "") return LocalArtifactStore.forHome(home);
+  if (isS3ArtifactUri(uri)) return new S3ArtifactStore(uri);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !/^file:\/\//i.test(uri)) {
+    throw new TrackingError(
+      "INVALID",
+      `artifact store '${uri}': only s3:// URIs and directories are supported`,
+    );
+  }
+  return new LocalArtifactStore(uri.startsWith("file://") ? fileURLToPath(uri) : resolve(uri));
 }
 
 export class ActiveRun {

@@ -235,7 +235,9 @@ export type TrackingErrorCode =
   | "CONFLICT"
   | "INTEGRITY"
   | "SCHEMA"
-  | "PROMOTION_REFUSED";
+  | "PROMOTION_REFUSED"
+  /** a remote store (S3) could not be reached or refused the request */
+  | "UNAVAILABLE";
 
 /** Every error thrown on purpose by src/tracking carries a stable `code`. */
 export class TrackingError extends Error {
