@@ -161,3 +161,35 @@ export async function openLoop(url: string, body: string, o: OpenLoopOptions): P
     latenciesMs: Float64Array.from(lat).sort(),
   };
 }
+
+/**
+ * The same generator in a lean child process of its own (`node --import tsx bench/open-loop.ts`), so that the
+ * bench process's heap (datasets, results, autocannon) and its garbage collections do not delay the generator's
+ * ticks and response reads. The child gets the body on stdin and prints the result as JSON.
+ */
+export async function openLoopInChild(url: string, body: string, o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", new URL(import.meta.url).pathname, url, JSON.stringify(o)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  child.stdin.end(body);
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((res) => child.on("close", res));
+  if (code !== 0) throw new Error(`open-loop child exited with code ${code}`);
+  const r = JSON.parse(out) as Omit<OpenLoopResult, "latenciesMs"> & { latenciesMs: number[] };
+  return { ...r, latenciesMs: Float64Array.from(r.latenciesMs) };
+}
+
+if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+  const [url, opts] = process.argv.slice(2);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const r = await openLoop(url, Buffer.concat(chunks).toString("utf8"), JSON.parse(opts) as OpenLoopOptions);
+  process.stdout.write(JSON.stringify({ ...r, latenciesMs: Array.from(r.latenciesMs) }));
+}

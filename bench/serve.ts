@@ -46,7 +46,7 @@ import { ModelBundle } from "../src/features/bundle.ts";
 import { train } from "../src/pipeline/pipeline.ts";
 import { openTracking } from "../src/tracking/index.ts";
 import { encodeTestServable, SAMPLE } from "../test/helpers/servable.ts";
-import { openLoop } from "./open-loop.ts";
+import { openLoopInChild } from "./open-loop.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const DATA_CSV = join(REPO, "data", "california_housing.csv");
@@ -354,14 +354,14 @@ async function loadRun(
   };
 }
 
-/** Latency at a steady offered rate (open loop, bench/open-loop.ts). */
+/** Latency at a steady offered rate (open loop, bench/open-loop.ts, in a child process of its own). */
 async function openLoopRun(
   target: string,
   url: string,
   body: string,
   o: { durationSec: number; connections: number; rate: number },
 ): Promise<LoadResult> {
-  const r = await openLoop(url, body, {
+  const r = await openLoopInChild(url, body, {
     rate: o.rate,
     durationSec: o.durationSec,
     connections: o.connections,
