@@ -29,6 +29,14 @@ export interface WindowAnalysisRequest {
   accuracy?: { sinceMs: number; untilMs: number; by?: string };
   /** prediction / input / latency checks (default false) */
   checks?: boolean;
+  /** prediction and feedback counts of the whole log, per model version (default false; a full scan) */
+  counts?: boolean;
+}
+
+export interface LogCounts {
+  total: number;
+  withFeedback: number;
+  byModelVersion: Record<string, { predictions: number; feedback: number }>;
 }
 
 export interface WindowChecks {
@@ -44,6 +52,7 @@ export interface WindowAnalysis {
   driftSkipped?: string;
   accuracy: AccuracyReport | null;
   checks: WindowChecks | null;
+  counts: LogCounts | null;
 }
 
 /** Analyse a window (everything queued on `log` must have been flushed by the caller if it should count). */
@@ -74,12 +83,18 @@ export function analyseWindow(
         latency: latencyStats(w.latencyMs),
       }
     : null;
+  let counts: LogCounts | null = null;
+  if (req.counts) {
+    const c = log.counts();
+    counts = { total: c.total, withFeedback: c.withFeedback, byModelVersion: c.byModelVersion };
+  }
   return {
     window: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n },
     drift,
     ...(driftSkipped ? { driftSkipped } : {}),
     accuracy,
     checks,
+    counts,
   };
 }
 

@@ -16,7 +16,7 @@ import {
   snapshotFromDrift,
   snapshotFromLog,
 } from "./alerts.ts";
-import { inThreadAnalyser, type WindowAnalyser, type WindowChecks } from "./analysis.ts";
+import { inThreadAnalyser, type LogCounts, type WindowAnalyser, type WindowChecks } from "./analysis.ts";
 import type { DriftOptions, DriftReport } from "./drift.ts";
 import type { MonitoringMetrics } from "./metrics.ts";
 import type { AccuracyReport, PredictionLog } from "./prediction-log.ts";
@@ -41,6 +41,8 @@ export interface MonitorPassOptions {
   now?: () => number;
   /** where the window is read and analysed (default: on this thread; a server passes its AnalysisThread) */
   analyse?: WindowAnalyser;
+  /** also count the whole log's predictions and feedback per model version (`counts` in the result) */
+  counts?: boolean;
 }
 
 export interface MonitorPassResult {
@@ -51,6 +53,8 @@ export interface MonitorPassResult {
   driftSkipped?: string;
   accuracy: AccuracyReport;
   checks: WindowChecks;
+  /** with `counts`: the whole log's predictions and feedback per model version */
+  counts?: LogCounts;
   snapshot: MetricSample[];
   alerts: FiredAlert[];
   dispatch: DispatchResult[];
@@ -77,6 +81,7 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
       ...(by ? { by } : {}),
     },
     checks: true,
+    ...(o.counts ? { counts: true } : {}),
   });
   const drift = a.drift;
   const driftSkipped = a.driftSkipped;
@@ -110,6 +115,7 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
     ...(driftSkipped ? { driftSkipped } : {}),
     accuracy,
     checks,
+    ...(a.counts ? { counts: a.counts } : {}),
     snapshot,
     alerts,
     dispatch,

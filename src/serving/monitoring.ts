@@ -312,7 +312,10 @@ export function registerMonitoring(
       const model = served();
       const version = q.model_version ?? model.version;
       const r = await cached(`summary|${model.name}|${version}|${winMs}`, async () =>
-        runMonitorPass(passOptions(await referenceFor(model.name, version), version, winMs)),
+        runMonitorPass({
+          ...passOptions(await referenceFor(model.name, version), version, winMs),
+          counts: true,
+        }),
       );
       return {
         model_name: model.name,
@@ -325,7 +328,8 @@ export function registerMonitoring(
         checks: r.checks,
         alerts: summariseAlerts(r.alerts),
         rules: (opts.rules ?? []).map((x) => ({ ...x })),
-        log: { ...log.stats(), ...log.counts() },
+        // counts (a full scan) come from the analysis thread; the queue counters from the serving thread's log
+        log: { ...r.counts, ...log.stats() },
         last_pass: lastStatus(),
       };
     },

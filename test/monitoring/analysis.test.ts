@@ -69,6 +69,7 @@ const request = (untilMs: number): WindowAnalysisRequest => ({
   minRows: 100,
   accuracy: { sinceMs: 0, untilMs, by: "ocean_proximity" },
   checks: true,
+  counts: true,
 });
 
 describe("window analysis", () => {
@@ -83,6 +84,13 @@ describe("window analysis", () => {
       assert.equal(onThread.window.n, 2 * current.nRows);
       assert.ok(onThread.drift, "drift computed");
       assert.ok(onThread.checks && onThread.accuracy);
+      const c = log.counts();
+      assert.deepEqual(onThread.counts, {
+        total: c.total,
+        withFeedback: c.withFeedback,
+        byModelVersion: c.byModelVersion,
+      });
+      assert.equal(c.total, 2 * current.nRows);
       assert.deepEqual(norm(onThread), norm(here));
       assert.deepEqual(norm(here), norm(analyseWindow(log, profile, req)));
       // the reference is sent once; a second analysis with the same profile object reuses it
