@@ -21,6 +21,12 @@ port.on("message", (m: WriterRequest) => {
     } catch (e) {
       send({ op: "failed", seq: m.seq, error: e instanceof Error ? e.message : String(e) });
     }
+  } else if (m.op === "retain") {
+    try {
+      writer.deleteOlderThan(m.cutoffMs);
+    } catch (e) {
+      send({ op: "retainFailed", error: e instanceof Error ? e.message : String(e) });
+    }
   } else if (m.op === "close") {
     db.close();
     send({ op: "closed" });

@@ -132,6 +132,30 @@ export class BatchWriter {
     });
   }
 
+  /**
+   * Delete predictions (and their feedback) older than `cutoffMs`, and whole batches older than it; rows of
+   * partly-old batches stay in their blob and are hidden by the stored retention cutoff. One transaction.
+   */
+  deleteOlderThan(cutoffMs: number): RetentionResult {
+    const db = this.db;
+    return db.transaction(() => {
+      const feedback = db
+        .prepare("DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM predictions WHERE ts < ?)")
+        .run(cutoffMs).changes;
+      const predictions = db.prepare("DELETE FROM predictions WHERE ts < ?").run(cutoffMs).changes;
+      const batches = db.prepare("DELETE FROM batches WHERE ts_max < ?").run(cutoffMs).changes;
+      const prev = db.prepare("SELECT value FROM meta WHERE key = 'retention_cutoff'").pluck().get() as
+        | string
+        | undefined;
+      if (prev === undefined || cutoffMs > Number(prev)) {
+        db.prepare(
+          "INSERT INTO meta (key, value) VALUES ('retention_cutoff', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        ).run(String(cutoffMs));
+      }
+      return { predictions, feedback, batches };
+    })();
+  }
+
   write(job: WriteJob): WriteResult {
     const t0 = performance.now();
     const r = this.tx(job);
@@ -150,11 +174,21 @@ function leadingColumns(b: EncodedBatch): { ts: Float64Array; pred: Float64Array
   };
 }
 
+export interface RetentionResult {
+  predictions: number;
+  feedback: number;
+  batches: number;
+}
+
 // ---------------------------------------------------------------- writer-thread protocol
 
-export type WriterRequest = { op: "write"; seq: number; job: WriteJob } | { op: "close" };
+export type WriterRequest =
+  | { op: "write"; seq: number; job: WriteJob }
+  | { op: "retain"; cutoffMs: number }
+  | { op: "close" };
 export type WriterResponse =
   | { op: "ready" }
+  | { op: "retainFailed"; error: string }
   | { op: "written"; seq: number; result: WriteResult }
   | { op: "failed"; seq: number; error: string }
   | { op: "closed" };

@@ -26,6 +26,7 @@ import {
   BatchWriter,
   type EncodedBatch,
   openLogDatabase,
+  type RetentionResult,
   type WriteJob,
   type WriteResult,
   type WriterRequest,
@@ -491,7 +492,7 @@ export class PredictionLog {
       this.deleteOlderThan(days);
       this.retentionTimer = setInterval(() => {
         try {
-          this.deleteOlderThan(days);
+          this.retain(days);
         } catch (e) {
           this.onError(e);
         }
@@ -684,6 +685,10 @@ export class PredictionLog {
   }
 
   private onWriterMessage(m: WriterResponse): void {
+    if (m.op === "retainFailed") {
+      this.onError(new Error(`prediction log retention failed: ${m.error}`));
+      return;
+    }
     if (m.op !== "written" && m.op !== "failed") return;
     const i = this.inflight.findIndex((f) => f.seq === m.seq);
     if (i < 0) return;
@@ -783,26 +788,20 @@ export class PredictionLog {
   // -------------------------------------------------------------- retention
 
   /** Delete predictions (and their feedback) older than `days` days; drop batches entirely older. */
-  deleteOlderThan(days: number): { predictions: number; feedback: number; batches: number } {
+  deleteOlderThan(days: number): RetentionResult {
     this.assertOpen();
     if (!(days >= 0)) throw new ValidationError("days", `deleteOlderThan: days must be ≥ 0, got ${days}`);
-    const cutoff = this.now() - days * DAY_MS;
-    return this.db.transaction(() => {
-      const feedback = this.db
-        .prepare("DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM predictions WHERE ts < ?)")
-        .run(cutoff).changes;
-      const predictions = this.db.prepare("DELETE FROM predictions WHERE ts < ?").run(cutoff).changes;
-      const batches = this.db.prepare("DELETE FROM batches WHERE ts_max < ?").run(cutoff).changes;
-      // rows of partly-old batches stay in their blob: windows never read before the cutoff
-      if (cutoff > this.retentionCutoff()) {
-        this.db
-          .prepare(
-            "INSERT INTO meta (key, value) VALUES ('retention_cutoff', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-          )
-          .run(String(cutoff));
-      }
-      return { predictions, feedback, batches };
-    })();
+    return this.inlineWriter.deleteOlderThan(this.now() - days * DAY_MS);
+  }
+
+  /** The hourly retention pass: on the writer thread when there is one (a large delete never blocks serving). */
+  private retain(days: number): void {
+    if (this.closed) return;
+    const cutoffMs = this.now() - days * DAY_MS;
+    if (this.mode === "thread") {
+      const w = this.writer ?? this.startWriter();
+      w.postMessage({ op: "retain", cutoffMs } satisfies WriterRequest);
+    } else this.inlineWriter.deleteOlderThan(cutoffMs);
   }
 
   private retentionCutoff(): number {

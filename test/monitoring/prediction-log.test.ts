@@ -253,4 +253,23 @@ describe("PredictionLog", () => {
     assert.throws(() => log.deleteOlderThan(-1), ValidationError);
     await log.close();
   });
+
+  it("the hourly retention pass runs on the writer thread, in order with the writes", async () => {
+    const now = 10 * 86_400_000;
+    const log = new PredictionLog({ path: dbPath(), now: () => now, flushIntervalMs: 10_000 });
+    log.append([rec(1, now - 5 * 86_400_000), rec(2, now - 1000)]);
+    await log.flush();
+    assert.equal(log.counts().total, 2);
+    // what the hourly timer calls (private): posted to the writer thread, not run here
+    (log as unknown as { retain(days: number): void }).retain(2);
+    log.append([rec(3, now - 500)]);
+    await log.flush(); // acknowledged after the retention message before it
+    assert.equal(log.writerMode, "thread");
+    assert.deepEqual(
+      [...log.window(0).predictions].sort((a, b) => a - b),
+      [100_002, 100_003],
+    );
+    assert.equal(log.counts().total, 2);
+    await log.close();
+  });
 });
