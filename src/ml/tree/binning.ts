@@ -121,49 +121,79 @@ export class BinnedDataset implements BinnedData {
     const exact = new Uint8Array(p);
     const los: Float64Array[] = [];
     const his: Float64Array[] = [];
-    const col = new Float64Array(n);
     const data = X.data;
+    // per feature: the non-missing values as float32 bit patterns mapped to order-preserving uint32 keys (-0 before
+    // +0, like a numeric sort), radix-sorted with their row indices; each sorted run of values then gets its bin
+    // directly (the same bin as "first bin whose hi >= value")
+    const f32 = new Float32Array(n);
+    const keys = new Uint32Array(f32.buffer);
+    const idx = new Uint32Array(n);
+    const keys2 = new Uint32Array(n);
+    const idx2 = new Uint32Array(n);
+    const sortedV = new Float32Array(n);
+    const grp = new Int32Array(n);
+    const count = new Int32Array(RADIX + 1);
+    const gLo = new Float64Array(n);
+    const gHi = new Float64Array(n);
+    const gCnt = new Int32Array(n);
+    const gBin = new Int32Array(n);
     for (let f = 0; f < p; f++) {
       let m = 0;
       for (let i = 0; i < n; i++) {
         const v = data[i * p + f];
-        if (!Number.isNaN(v)) col[m++] = Math.fround(v);
+        if (!Number.isNaN(v)) {
+          f32[m] = v;
+          idx[m++] = i;
+        }
       }
-      const sorted = col.subarray(0, m).sort();
-      // distinct groups (values closer than 1e-7 to the previous one are merged)
-      const gLo: number[] = [];
-      const gHi: number[] = [];
-      const gCnt: number[] = [];
       for (let k = 0; k < m; k++) {
-        const v = sorted[k];
-        const g = gHi.length - 1;
+        const b = keys[k];
+        keys[k] = b & 0x80000000 ? ~b : b | 0x80000000;
+      }
+      const sorted = radixSort(keys, idx, keys2, idx2, m, count);
+      const sk = sorted.keys;
+      const si = sorted.idx;
+      const sv = new Uint32Array(sortedV.buffer);
+      for (let k = 0; k < m; k++) {
+        const key = sk[k];
+        sv[k] = key & 0x80000000 ? key ^ 0x80000000 : ~key;
+      }
+      // distinct groups (values closer than 1e-7 to the previous one are merged)
+      let ng = 0;
+      for (let k = 0; k < m; k++) {
+        const v = sortedV[k];
+        const g = ng - 1;
         if (g >= 0 && v <= gHi[g] + FEATURE_THRESHOLD) {
           gHi[g] = v;
           gCnt[g]++;
         } else {
-          gLo.push(v);
-          gHi.push(v);
-          gCnt.push(1);
+          gLo[ng] = v;
+          gHi[ng] = v;
+          gCnt[ng] = 1;
+          ng++;
         }
+        grp[k] = ng - 1;
       }
       let lo: Float64Array;
       let hi: Float64Array;
-      if (gLo.length <= maxBins) {
-        lo = Float64Array.from(gLo);
-        hi = Float64Array.from(gHi);
+      if (ng <= maxBins) {
+        lo = gLo.slice(0, ng);
+        hi = gHi.slice(0, ng);
+        for (let g = 0; g < ng; g++) gBin[g] = g;
         exact[f] = 1;
       } else {
         const bl: number[] = [];
         const bh: number[] = [];
         let cum = 0;
         let open = false;
-        for (let g = 0; g < gLo.length; g++) {
+        for (let g = 0; g < ng; g++) {
           if (!open) {
             bl.push(gLo[g]);
             open = true;
           }
+          gBin[g] = bl.length - 1;
           cum += gCnt[g];
-          if (cum >= (bl.length * m) / maxBins || g === gLo.length - 1) {
+          if (cum >= (bl.length * m) / maxBins || g === ng - 1) {
             bh.push(gHi[g]);
             open = false;
           }
@@ -177,23 +207,8 @@ export class BinnedDataset implements BinnedData {
       los.push(lo);
       his.push(hi);
       const base = f * n;
-      for (let i = 0; i < n; i++) {
-        const x = data[i * p + f];
-        if (Number.isNaN(x)) {
-          codes[base + i] = nb;
-          continue;
-        }
-        const v = Math.fround(x);
-        // first bin whose hi >= v
-        let a = 0;
-        let b = nb - 1;
-        while (a < b) {
-          const mid = (a + b) >>> 1;
-          if (hi[mid] >= v) b = mid;
-          else a = mid + 1;
-        }
-        codes[base + i] = a;
-      }
+      if (m < n) codes.fill(nb, base, base + n);
+      for (let k = 0; k < m; k++) codes[base + si[k]] = gBin[grp[k]];
     }
     const total = binOffset[p];
     const binLo = new Float64Array(total);
@@ -224,6 +239,46 @@ export class BinnedDataset implements BinnedData {
     if (this.featureNames) d.featureNames = this.featureNames;
     return d;
   }
+}
+
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+/**
+ * Stable LSD radix sort of keys[0..m) (uint32) carrying idx along, 3 passes of 11 bits (a pass whose digit is the
+ * same for every key is skipped). Returns the pair of arrays holding the result (the inputs or the scratch pair).
+ */
+function radixSort(
+  keys: Uint32Array,
+  idx: Uint32Array,
+  keys2: Uint32Array,
+  idx2: Uint32Array,
+  m: number,
+  count: Int32Array,
+): { keys: Uint32Array; idx: Uint32Array } {
+  let ka = keys;
+  let ia = idx;
+  let kb = keys2;
+  let ib = idx2;
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    count.fill(0);
+    for (let k = 0; k < m; k++) count[((ka[k] >>> shift) & (RADIX - 1)) + 1]++;
+    if (m === 0 || count[((ka[0] >>> shift) & (RADIX - 1)) + 1] === m) continue;
+    for (let d = 1; d <= RADIX; d++) count[d] += count[d - 1];
+    for (let k = 0; k < m; k++) {
+      const key = ka[k];
+      const t = count[(key >>> shift) & (RADIX - 1)]++;
+      kb[t] = key;
+      ib[t] = ia[k];
+    }
+    const tk = ka;
+    ka = kb;
+    kb = tk;
+    const ti = ia;
+    ia = ib;
+    ib = ti;
+  }
+  return { keys: ka, idx: ia };
 }
 
 /** sklearn's threshold between two adjacent float32 values a < b: the midpoint, or a when rounding lands on b / ±inf. */

@@ -5,12 +5,16 @@
  * - Per-node histograms of (Σw, Σw·y, count) per feature bin, in pooled Float64Array buffers (no per-node allocation).
  *   After a split the smaller child's histogram is built and the larger one is derived as parent − smaller
  *   (histogram subtraction). Small nodes (< `denseMin` rows) skip dense histograms and scan only the bins they touch.
+ * - Row-list mode (`useRowLists`, used by forests): a histogram-free node below `listMax` rows keeps, per feature,
+ *   its rows sorted by code; splits carry these lists to the children by stable partitions (of the rows buffer too),
+ *   so a small node is scanned in O(rows) per feature without sorting or touched-bin bookkeeping.
  * - Split score: Σ_L²/(W_L+λ) + Σ_R²/(W_R+λ) (variance / Friedman-MSE gain), strict improvement, features in order
  *   (or a per-node random subset when maxFeatures < p). Missing values try both sides; the better side is stored.
  * - Growth is depth-first (sklearn's pre-order numbering, left child = i + 1) or best-first when maxLeafNodes is set.
  * - Node statistics (value, impurity, n) are summed directly over the node's rows, and which histograms are built
- *   depends only on node sizes, never on max_depth / min_samples_split. So a node is computed bit for bit the same
- *   whatever those two limits are, which is what makes `pruneTree` exact.
+ *   (and which nodes use row lists / stable partitions) depends only on node sizes, never on max_depth /
+ *   min_samples_split. So a node is computed bit for bit the same whatever those two limits are, which is what
+ *   makes `pruneTree` exact.
  * - Feature subsets (maxFeatures < p) come from a per-node RNG seeded by (treeSeed, path from the root), not from a
  *   sequential stream, so growing deeper never changes the draws of shallower nodes.
  */
@@ -53,7 +57,7 @@ export interface TreeArrays {
 
 export interface GrowResult {
   tree: TreeArrays;
-  /** Pre-order node -> range [start, end) of the rows buffer (after partitioning). */
+  /** Pre-order node -> range [start, end) of the rows buffer (after partitioning); empty when !keepRanges. */
   start: Int32Array;
   end: Int32Array;
 }
@@ -87,6 +91,30 @@ export class TreeGrower {
   private readonly maxNb1: number;
   /** Nodes with fewer rows use the touched-bins path instead of dense histograms. */
   denseMin: number;
+  /**
+   * Histogram-free nodes with fewer rows (and at least 3) are grown from per-feature row lists sorted by code (see
+   * `buildLists`), carried to the children by stable partitions instead of being sorted again. 0 = never (the
+   * default; `useRowLists` turns it on).
+   */
+  listMax = 0;
+  /**
+   * listRows[f * N + k], k in a list node's row range: its rows ordered by (code of feature f, position), each
+   * entry packed as row << listShift | code (so scans and partitions move one word and never look codes up).
+   */
+  private listRows = new Uint32Array(0);
+  private readonly listShift: number;
+  /** listMax for the current tree (0 when rows do not fit beside their codes in 32 bits). */
+  private listLimit = 0;
+  private listTmp = new Uint32Array(0);
+  /** 1 when row r goes left in the split being applied. */
+  private side = new Uint8Array(0);
+  /** Row-indexed w·y of the current tree (same products as the position-indexed gathers). */
+  private wyRow = new Float64Array(0);
+  private countSort: Int32Array;
+  /** Scratch of `finish` (pre-order renumbering), reused across trees. */
+  private renum = new Int32Array(0);
+  /** false: `grow` returns empty start/end arrays (callers that only keep the tree, e.g. forests). */
+  keepRanges = true;
   private pool: Float64Array[] = [];
   private free: number[] = [];
   private gw: Float64Array;
@@ -122,6 +150,8 @@ export class TreeGrower {
   private nImp = new Float64Array(0);
   private nW = new Float64Array(0);
   private nConst = new Int32Array(0);
+  /** 1 when the node's row lists are built (it is a list node). */
+  private nList = new Int32Array(0);
   // best split of the node being evaluated
   private bGain = 0;
   private bFeat = -1;
@@ -142,6 +172,8 @@ export class TreeGrower {
     this.histLen = this.histOff[this.p];
     this.maxNb1 = maxNb + 1;
     this.denseMin = Math.max(32, Math.floor(this.histLen / 3 / this.p / 4));
+    this.countSort = new Int32Array(this.maxNb1 + 1);
+    this.listShift = data.codes instanceof Uint16Array ? 16 : 8;
     this.gw = new Float64Array(this.N);
     this.gy = new Float64Array(this.N);
     this.sh = new Float64Array(this.maxNb1 * 3);
@@ -149,6 +181,19 @@ export class TreeGrower {
     this.words = new Int32Array((this.maxNb1 >> 5) + 1);
     this.featOrder = new Int32Array(this.p);
     this.ensureCap(256);
+  }
+
+  /**
+   * Row-list mode for deep trees (forests): nodes below ~3/4 of the mean bins per feature skip histograms and are
+   * grown from carried row lists. Splits are the same as in histogram mode; only the order in which a small node's
+   * rows sit in the buffer (and so the order of its sums) differs, which is exact for integer targets and weights.
+   */
+  useRowLists(): void {
+    // the lists take 4 bytes per row and feature (N·p words): above 64 Mi entries stay with histograms alone
+    if (this.N * this.p > 2 ** 26) return;
+    const d = Math.max(32, Math.floor((this.histLen / 3 / this.p) * 0.75));
+    this.denseMin = d;
+    this.listMax = d;
   }
 
   private ensureCap(n: number): void {
@@ -170,6 +215,7 @@ export class TreeGrower {
     this.nImp = grow64(this.nImp, c);
     this.nW = grow64(this.nW, c);
     this.nConst = grow32(this.nConst, c);
+    this.nList = grow32(this.nList, c);
     this.cap = c;
   }
 
@@ -196,6 +242,7 @@ export class TreeGrower {
     this.nRight[id] = -1;
     this.nFeat[id] = -1;
     this.nConst[id] = 0;
+    this.nList[id] = 0;
     return id;
   }
 
@@ -217,6 +264,22 @@ export class TreeGrower {
     let wt = 0;
     for (let k = 0; k < rows.length; k++) wt += this.wRow[rows[k]];
     this.wTotal = wt;
+    // list entries pack row << listShift | code, so rows must fit beside their codes in 32 bits
+    this.listLimit = this.N <= 2 ** (32 - this.listShift) ? this.listMax : 0;
+    if (this.listLimit > 3) {
+      if (this.wyRow.length !== this.N) {
+        this.wyRow = new Float64Array(this.N);
+        this.side = new Uint8Array(this.N);
+        this.listTmp = new Uint32Array(this.N);
+        this.listRows = new Uint32Array(this.N * this.p);
+      }
+      const wyRow = this.wyRow;
+      const wRow = this.wRow;
+      for (let k = 0; k < rows.length; k++) {
+        const r = rows[k];
+        wyRow[r] = wRow[r] * y[r];
+      }
+    }
     const rootSeed = params.maxFeatures < this.p ? deriveSeed(params.seed, 0x7ee) : 0;
     const root = this.newNode(0, rows.length, 0, rootSeed);
     if (params.maxLeafNodes === Number.POSITIVE_INFINITY) this.growDepthFirst(root);
@@ -279,18 +342,31 @@ export class TreeGrower {
     let sw = 0;
     let swy = 0;
     let swy2 = 0;
-    for (let k = start; k < end; k++) {
-      const r = rows[k];
-      const wi = wRow[r];
-      const yi = y[r];
-      const wy = wi * yi;
-      gw[k] = wi;
-      gy[k] = wy;
-      sw += wi;
-      swy += wy;
-      swy2 += wy * yi;
-    }
     const cnt = end - start;
+    if (cnt >= 3 && cnt < this.listLimit && cnt < this.denseMin && this.nHist[id] < 0) {
+      // a list node: its scans read row-indexed weights, so the position-indexed gathers are not needed
+      for (let k = start; k < end; k++) {
+        const r = rows[k];
+        const wi = wRow[r];
+        const yi = y[r];
+        const wy = wi * yi;
+        sw += wi;
+        swy += wy;
+        swy2 += wy * yi;
+      }
+    } else {
+      for (let k = start; k < end; k++) {
+        const r = rows[k];
+        const wi = wRow[r];
+        const yi = y[r];
+        const wy = wi * yi;
+        gw[k] = wi;
+        gy[k] = wy;
+        sw += wi;
+        swy += wy;
+        swy2 += wy * yi;
+      }
+    }
     const mean = swy / sw;
     this.nW[id] = sw;
     this.nValue[id] = P.l2 > 0 ? swy / (sw + P.l2) : mean;
@@ -313,6 +389,7 @@ export class TreeGrower {
     const p = this.p;
     const hid = this.nHist[id];
     const hist = hid >= 0 ? this.pool[hid] : null;
+    const inList = !hist && cnt >= 3 && cnt < this.listLimit;
     // features known to be constant in this node (inherited from the parent) are skipped; newly found ones are
     // added, so children skip them too (p <= 31 only; depends on the node's rows alone, so truncation stays exact)
     let cmask = this.nConst[id];
@@ -368,16 +445,20 @@ export class TreeGrower {
       }
       this.bGain = best;
     } else if (P.maxFeatures >= p) {
+      if (inList && this.nList[id] === 0) this.buildLists(id, start, end, cmask);
       for (let f = 0; f < p; f++) {
         if ((cmask >> f) & 1) continue;
         const nonEmpty = hist
           ? this.scanDense(hist, f, start, end, sw, swy, cnt)
-          : cnt <= SMALL
-            ? this.scanSmall(f, start, end, sw, swy, cnt)
-            : this.scanSparse(f, start, end, sw, swy, cnt);
+          : inList
+            ? this.scanList(f, start, end, sw, swy, cnt)
+            : cnt <= SMALL
+              ? this.scanSmall(f, start, end, sw, swy, cnt)
+              : this.scanSparse(f, start, end, sw, swy, cnt);
         if (nonEmpty < 2 && trackConst) cmask |= 1 << f;
       }
     } else {
+      if (inList && this.nList[id] === 0) this.buildLists(id, start, end, cmask);
       const order = this.featOrder;
       for (let f = 0; f < p; f++) order[f] = f;
       const rng = new Rng(this.nSeed[id]);
@@ -390,9 +471,11 @@ export class TreeGrower {
         if ((cmask >> f) & 1) continue;
         const nonEmpty = hist
           ? this.scanDense(hist, f, start, end, sw, swy, cnt)
-          : cnt <= SMALL
-            ? this.scanSmall(f, start, end, sw, swy, cnt)
-            : this.scanSparse(f, start, end, sw, swy, cnt);
+          : inList
+            ? this.scanList(f, start, end, sw, swy, cnt)
+            : cnt <= SMALL
+              ? this.scanSmall(f, start, end, sw, swy, cnt)
+              : this.scanSparse(f, start, end, sw, swy, cnt);
         if (nonEmpty >= 2) visited++;
         else if (trackConst) cmask |= 1 << f;
       }
@@ -678,6 +761,133 @@ export class TreeGrower {
     return k;
   }
 
+  /**
+   * Start the row lists of a node entering the list regime: per feature (except those known constant), its rows
+   * in order of code, ties in row-buffer order (a stable counting sort). The lists are then carried down by
+   * `split` (stable partitions of the rows and of every list), so they stay sorted the same way in each descendant.
+   */
+  private buildLists(id: number, start: number, end: number, cmask: number): void {
+    const codes = this.data.codes;
+    const nBins = this.data.nBins;
+    const rows = this.rows;
+    const lr = this.listRows;
+    const cs = this.countSort;
+    const N = this.N;
+    const sh = this.listShift;
+    for (let f = 0; f < this.p; f++) {
+      if ((cmask >> f) & 1) continue;
+      const base = f * N;
+      const nb1 = nBins[f] + 1;
+      cs.fill(0, 0, nb1 + 1);
+      for (let k = start; k < end; k++) cs[codes[base + rows[k]] + 1]++;
+      cs[0] = base + start;
+      for (let b = 1; b <= nb1; b++) cs[b] += cs[b - 1];
+      for (let k = start; k < end; k++) {
+        const r = rows[k];
+        const c = codes[base + r];
+        lr[cs[c]++] = (r << sh) | c;
+      }
+    }
+    this.nList[id] = 1;
+  }
+
+  /**
+   * scanSmall/scanSparse for a list node: walk feature f's row list (groups of equal codes, ascending, missing
+   * last), summing each group in row-buffer order. Same candidates, order and arithmetic as the other scans.
+   */
+  private scanList(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
+    const P = this.P;
+    const msl = P.minSamplesLeaf;
+    const mwl = P.minWeightLeaf;
+    const lam = P.l2;
+    let best = this.bGain;
+    const nb = this.data.nBins[f];
+    const wRow = this.wRow;
+    const wyRow = this.wyRow;
+    const base = f * this.N;
+    const lr = this.listRows;
+    const sh = this.listShift;
+    const mask = (1 << sh) - 1;
+    const lo = base + start;
+    let m = base + end;
+    while (m > lo && (lr[m - 1] & mask) === nb) m--;
+    let mw = 0;
+    let my = 0;
+    const mc = base + end - m;
+    for (let i = m; i < base + end; i++) {
+      const r = lr[i] >>> sh;
+      mw += wRow[r];
+      my += wyRow[r];
+    }
+    let lw = 0;
+    let ly = 0;
+    let lc = 0;
+    let prev = -1;
+    let nonEmpty = mc > 0 ? 1 : 0;
+    let i = lo;
+    let e = lr[i];
+    let b = e & mask;
+    while (i < m) {
+      nonEmpty++;
+      if (prev >= 0) {
+        // candidate: bins <= prev left (missing right), then missing left
+        let rc = cnt - lc;
+        let rw = sw - lw;
+        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
+          const ry = swy - ly;
+          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
+          if (g > best) {
+            best = g;
+            this.bFeat = f;
+            this.bBin = prev;
+            this.bNext = b;
+            this.bMissL = 0;
+          }
+        }
+        if (mc > 0) {
+          const lc2 = lc + mc;
+          const lw2 = lw + mw;
+          const ly2 = ly + my;
+          rc = cnt - lc2;
+          rw = sw - lw2;
+          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
+            const ry = swy - ly2;
+            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
+            if (g > best) {
+              best = g;
+              this.bFeat = f;
+              this.bBin = prev;
+              this.bNext = b;
+              this.bMissL = 1;
+            }
+          }
+        }
+      }
+      let gsw = 0;
+      let gsy = 0;
+      let gc = 0;
+      let c = b;
+      while (c === b) {
+        const r = e >>> sh;
+        gsw += wRow[r];
+        gsy += wyRow[r];
+        gc++;
+        i++;
+        if (i >= m) break;
+        e = lr[i];
+        c = e & mask;
+      }
+      lw += gsw;
+      ly += gsy;
+      lc += gc;
+      prev = b;
+      b = c;
+    }
+    this.bGain = best;
+    if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
+    return nonEmpty;
+  }
+
   /** Tiny nodes (<= SMALL rows): sort the rows' codes per feature (insertion sort, stable) and scan the groups. */
   private scanSmall(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
     const P = this.P;
@@ -955,17 +1165,37 @@ export class TreeGrower {
     const start = this.nStart[id];
     const end = this.nEnd[id];
     let i = start;
-    let j = end - 1;
     let sawMissing = false;
-    while (i <= j) {
-      const r = rows[i];
-      const c = codes[base + r];
-      if (c === nb) sawMissing = true;
-      if (c <= bin || (c === nb && missL)) i++;
-      else {
-        rows[i] = rows[j];
-        rows[j] = r;
-        j--;
+    const listed = this.nList[id] === 1;
+    if (listed) {
+      // stable partition (keeps each feature list's ties in row-buffer order), marking each row's side
+      const side = this.side;
+      const tmp = this.listTmp;
+      let t = 0;
+      for (let k = start; k < end; k++) {
+        const r = rows[k];
+        const c = codes[base + r];
+        if (c === nb) sawMissing = true;
+        const s = c <= bin || (c === nb && missL) ? 1 : 0;
+        side[r] = s;
+        rows[i] = r;
+        tmp[t] = r;
+        i += s;
+        t += 1 - s;
+      }
+      for (let k = 0; k < t; k++) rows[i + k] = tmp[k];
+    } else {
+      let j = end - 1;
+      while (i <= j) {
+        const r = rows[i];
+        const c = codes[base + r];
+        if (c === nb) sawMissing = true;
+        if (c <= bin || (c === nb && missL)) i++;
+        else {
+          rows[i] = rows[j];
+          rows[j] = r;
+          j--;
+        }
       }
     }
     const mid = i;
@@ -990,6 +1220,9 @@ export class TreeGrower {
     const P = this.P;
     const mss = Math.max(P.minSamplesSplit, 2 * P.minSamplesLeaf);
     const bothLeaves = depth >= P.maxDepth || (nL < mss && nR < mss);
+    // children of fewer than 3 rows never use their lists (the two-row shortcut, or leaves)
+    if (listed && !bothLeaves && (nL >= 3 || nR >= 3))
+      this.splitLists(start, mid, end, this.nConst[id], l, r);
     const larger = nL >= nR ? l : r;
     const smaller = larger === l ? r : l;
     const nLarge = Math.max(nL, nR);
@@ -1007,6 +1240,55 @@ export class TreeGrower {
       this.nHist[smaller] = hs;
       this.nHist[larger] = parentHist;
     } else this.release(parentHist);
+  }
+
+  /**
+   * Carry a list node's row lists to its children: per feature, a stable partition by the side marks of `split`.
+   * A child of fewer than 3 rows never reads its lists, so only the other child's part is then compacted in place.
+   */
+  private splitLists(start: number, mid: number, end: number, cmask: number, l: number, r: number): void {
+    const lr = this.listRows;
+    const side = this.side;
+    const tmp = this.listTmp;
+    const N = this.N;
+    const sh = this.listShift;
+    const needL = mid - start >= 3;
+    const needR = end - mid >= 3;
+    for (let f = 0; f < this.p; f++) {
+      if ((cmask >> f) & 1) continue;
+      const base = f * N;
+      if (!needR) {
+        // left rows to the front, in order
+        let i = base + start;
+        for (let k = base + start; k < base + end; k++) {
+          const e = lr[k];
+          lr[i] = e;
+          i += side[e >>> sh];
+        }
+      } else if (!needL) {
+        // right rows to the back, in order
+        let i = base + end - 1;
+        for (let k = base + end - 1; k >= base + start; k--) {
+          const e = lr[k];
+          lr[i] = e;
+          i -= 1 - side[e >>> sh];
+        }
+      } else {
+        let i = base + start;
+        let t = 0;
+        for (let k = base + start; k < base + end; k++) {
+          const e = lr[k];
+          const s = side[e >>> sh];
+          lr[i] = e;
+          tmp[t] = e;
+          i += s;
+          t += 1 - s;
+        }
+        for (let k = 0; k < t; k++) lr[i + k] = tmp[k];
+      }
+    }
+    if (needL) this.nList[l] = 1;
+    if (needR) this.nList[r] = 1;
   }
 
   /**
@@ -1060,9 +1342,10 @@ export class TreeGrower {
   /** Renumber to pre-order and copy out exact-size arrays. */
   private finish(): GrowResult {
     const n = this.count;
-    const order = new Int32Array(n);
-    const newId = new Int32Array(n);
-    const stack = new Int32Array(n + 1);
+    if (this.renum.length < 3 * n + 1) this.renum = new Int32Array(3 * this.cap + 1);
+    const order = this.renum.subarray(0, n);
+    const newId = this.renum.subarray(n, 2 * n);
+    const stack = this.renum.subarray(2 * n, 3 * n + 1);
     let sp = 0;
     let k = 0;
     stack[sp++] = 0;
@@ -1076,9 +1359,10 @@ export class TreeGrower {
       }
     }
     const tree = allocTreePacked(k);
-    const se = new ArrayBuffer(8 * k);
-    const start = new Int32Array(se, 0, k);
-    const end = new Int32Array(se, 4 * k, k);
+    const kr = this.keepRanges ? k : 0;
+    const se = new ArrayBuffer(8 * kr);
+    const start = new Int32Array(se, 0, kr);
+    const end = new Int32Array(se, 4 * kr, kr);
     for (let t = 0; t < k; t++) {
       const id = order[t];
       const f = this.nFeat[id];
@@ -1087,8 +1371,10 @@ export class TreeGrower {
       tree.impurity[t] = this.nImp[id];
       tree.weightedNSamples[t] = this.nW[id];
       tree.nSamples[t] = this.nEnd[id] - this.nStart[id];
-      start[t] = this.nStart[id];
-      end[t] = this.nEnd[id];
+      if (kr > 0) {
+        start[t] = this.nStart[id];
+        end[t] = this.nEnd[id];
+      }
       if (f >= 0) {
         tree.threshold[t] = this.nThr[id];
         tree.left[t] = newId[this.nLeft[id]];

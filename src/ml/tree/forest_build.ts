@@ -60,5 +60,8 @@ export function buildForestTree(
     for (let k = 0; k < rows.length; k++) wTotal += w[rows[k]];
   }
   const gp: GrowParams = { ...job.grow, seed: ts, minWeightLeaf: job.grow.minWeightLeaf * wTotal };
+  // forest trees are grown deep: most of their nodes are small, where carried row lists beat histograms
+  if (grower.listMax === 0) grower.useRowLists();
+  grower.keepRanges = false;
   return grower.grow(job.y, w, rows, gp).tree;
 }
