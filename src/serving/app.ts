@@ -4,7 +4,7 @@
  * Request schemas are generated from the dataset contract; every input problem is a 4xx with all offending
  * field paths, never a 500.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import swagger from "@fastify/swagger";
@@ -25,6 +25,7 @@ import type { DatasetContract } from "../data/contract-types.ts";
 import type { Frame } from "../data/frame.ts";
 import { type LoaderOptions, ModelManager, verifyModel } from "./loader.ts";
 import { createMetrics, type ServingMetrics } from "./metrics.ts";
+import { uuidv7 } from "./request-id.ts";
 import {
   ajvToDetail,
   type BatchView,
@@ -206,7 +207,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     requestIdHeader: false,
     genReqId: (req) => {
       const h = req.headers["x-request-id"];
-      return typeof h === "string" && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();
+      return typeof h === "string" && /^[\w.:-]{1,128}$/.test(h) ? h : uuidv7();
     },
     ajv: {
       customOptions: {
