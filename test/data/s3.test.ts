@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,6 +13,7 @@ import { downloadToFile } from "../../src/data/download.ts";
 import { parseS3Url, s3ObjectUrl, s3Request, signV4 } from "../../src/data/s3.ts";
 import { urlSource } from "../../src/serving/sources.ts";
 import type { ServableModel } from "../../src/serving/types.ts";
+import { sigV4Matches } from "../helpers/s3-signature.ts";
 
 describe("SigV4", () => {
   it("matches the AWS documentation's GET Object example", () => {
@@ -63,30 +64,10 @@ describe("local S3-compatible server", () => {
   const dir = mkdtempSync(join(tmpdir(), "s3-"));
   const seen: string[] = [];
 
-  function verify(req: IncomingMessage): boolean {
-    const auth = String(req.headers.authorization ?? "");
-    const signed = /SignedHeaders=([^,]+)/.exec(auth)?.[1].split(";") ?? [];
-    const headers: Record<string, string> = {};
-    for (const n of signed) if (n !== "host") headers[n] = String(req.headers[n]);
-    const date = headers["x-amz-date"];
-    const url = new URL(`http://${req.headers.host}${req.url}`);
-    const expect = signV4({
-      method: req.method ?? "GET",
-      url,
-      headers,
-      region: "us-east-1",
-      ...KEY,
-      now: new Date(
-        `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-      ),
-    });
-    return expect.authorization === auth;
-  }
-
   before(async () => {
     server = createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
-      if (!verify(req)) {
+      if (!sigV4Matches(req, KEY)) {
         res.writeHead(403).end("<Error><Code>SignatureDoesNotMatch</Code></Error>");
         return;
       }

@@ -6,17 +6,17 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { signV4 } from "../../src/data/s3.ts";
 import {
   ArtifactIntegrityError,
   openTracking,
   S3ArtifactStore,
   TrackingError,
 } from "../../src/tracking/index.ts";
+import { sigV4Matches } from "../helpers/s3-signature.ts";
 
 const KEY = { accessKeyId: "TESTKEY", secretAccessKey: "test/secret+key" };
 const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
@@ -29,26 +29,6 @@ describe("S3ArtifactStore (local S3-compatible server)", () => {
   let config: { region: string; endpoint: string } & typeof KEY;
   const dir = mkdtempSync(join(tmpdir(), "s3-artifacts-"));
 
-  function signatureOk(req: IncomingMessage): boolean {
-    const auth = String(req.headers.authorization ?? "");
-    const signed = /SignedHeaders=([^,]+)/.exec(auth)?.[1].split(";") ?? [];
-    const headers: Record<string, string> = {};
-    for (const n of signed) if (n !== "host") headers[n] = String(req.headers[n]);
-    const date = headers["x-amz-date"] ?? "";
-    const expect = signV4({
-      method: req.method ?? "GET",
-      url: new URL(`http://${req.headers.host}${req.url}`),
-      headers,
-      payloadSha256: headers["x-amz-content-sha256"],
-      region: "us-east-1",
-      ...KEY,
-      now: new Date(
-        `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-      ),
-    });
-    return expect.authorization === auth;
-  }
-
   before(async () => {
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -60,7 +40,7 @@ describe("S3ArtifactStore (local S3-compatible server)", () => {
           res.writeHead(503).end("<Error><Code>SlowDown</Code></Error>");
           return;
         }
-        if (!signatureOk(req)) {
+        if (!sigV4Matches(req, KEY)) {
           res.writeHead(403).end("<Error><Code>SignatureDoesNotMatch</Code></Error>");
           return;
         }
