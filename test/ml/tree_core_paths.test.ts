@@ -4,14 +4,14 @@
  * integer targets and integer weights every sum is exact whatever its order, so a tree grown with dense histograms
  * everywhere, with none, and with the default threshold must come out identical, array for array.
  */
-import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { BinnedDataset } from "../../src/ml/tree/binning.ts";
-import type { GrowParams, TreeArrays } from "../../src/ml/tree/core.ts";
+import type { TreeArrays } from "../../src/ml/tree/core.ts";
 import { TreeGrower } from "../../src/ml/tree/core.ts";
 import { matrix } from "../../src/ml/types.ts";
 import { Rng } from "../../src/data/prng.ts";
+import { assertSameTree, fullGrowParams } from "../helpers/trees.ts";
 
 function grow(
   b: BinnedDataset,
@@ -25,36 +25,12 @@ function grow(
   g.denseMin = denseMin;
   const rows: number[] = [];
   for (let r = 0; r < b.rows; r++) if (!w || w[r] > 0) rows.push(r);
-  const params: GrowParams = {
-    maxDepth: Number.POSITIVE_INFINITY,
-    minSamplesSplit: 2,
-    minSamplesLeaf: msl,
-    minWeightLeaf: 0,
-    maxFeatures: mf,
-    maxLeafNodes: Number.POSITIVE_INFINITY,
-    minImpurityDecrease: 0,
-    l2: 0,
-    seed: 7,
-  };
+  const params = fullGrowParams(b.cols, 7, { minSamplesLeaf: msl, maxFeatures: mf });
+
   return g.grow(y, w, Uint32Array.from(rows), params).tree;
 }
 
-function same(a: TreeArrays, b: TreeArrays): void {
-  assert.equal(a.nodeCount, b.nodeCount);
-  for (const k of [
-    "feature",
-    "threshold",
-    "left",
-    "right",
-    "missingLeft",
-    "value",
-    "nSamples",
-    "weightedNSamples",
-    "impurity",
-  ] as const) {
-    assert.deepEqual(Array.from(a[k]), Array.from(b[k]), k);
-  }
-}
+const same = (a: TreeArrays, b: TreeArrays): void => assertSameTree(a, b);
 
 test("dense, sparse and default node paths grow identical trees (exact sums)", () => {
   fc.assert(

@@ -16,6 +16,7 @@ import { BinnedDataset } from "../../src/ml/tree/binning.ts";
 import type { GrowParams, TreeArrays } from "../../src/ml/tree/core.ts";
 import { pruneTree, TreeGrower } from "../../src/ml/tree/core.ts";
 import { matrix } from "../../src/ml/types.ts";
+import { assertSameTree, fullGrowParams } from "../helpers/trees.ts";
 
 interface Mode {
   denseMin?: number;
@@ -36,37 +37,12 @@ function grow(
   if (mode.listMax !== undefined) g.listMax = mode.listMax;
   const rows: number[] = [];
   for (let r = 0; r < b.rows; r++) if (!w || w[r] > 0) rows.push(r);
-  const params: GrowParams = {
-    maxDepth: Number.POSITIVE_INFINITY,
-    minSamplesSplit: 2,
-    minSamplesLeaf: 1,
-    minWeightLeaf: 0,
-    maxFeatures: b.cols,
-    maxLeafNodes: Number.POSITIVE_INFINITY,
-    minImpurityDecrease: 0,
-    l2: 0,
-    seed: 11,
-    ...over,
-  };
+  const params = fullGrowParams(b.cols, 11, over);
+
   return g.grow(y, w, Uint32Array.from(rows), params).tree;
 }
 
-const KEYS = [
-  "feature",
-  "threshold",
-  "left",
-  "right",
-  "missingLeft",
-  "value",
-  "nSamples",
-  "weightedNSamples",
-  "impurity",
-] as const;
-
-function same(a: TreeArrays, b: TreeArrays, label: string): void {
-  assert.equal(a.nodeCount, b.nodeCount, `${label}: nodeCount`);
-  for (const k of KEYS) assert.deepEqual(Array.from(a[k]), Array.from(b[k]), `${label}: ${k}`);
-}
+const same = (a: TreeArrays, b: TreeArrays, label: string): void => assertSameTree(a, b, label);
 
 /** Random data with many-bin, tied, binary, constant and missing-heavy features. */
 function makeData(seed: number, n: number, integerY: boolean, maxBins = 64) {
@@ -149,17 +125,8 @@ test("one grower alternates between list and histogram mode without stale lists"
   const { b, y } = makeData(5, 300, true);
   const g = new TreeGrower(b.toData());
   const rows = () => Uint32Array.from({ length: b.rows }, (_, i) => i);
-  const params: GrowParams = {
-    maxDepth: Number.POSITIVE_INFINITY,
-    minSamplesSplit: 2,
-    minSamplesLeaf: 1,
-    minWeightLeaf: 0,
-    maxFeatures: b.cols,
-    maxLeafNodes: Number.POSITIVE_INFINITY,
-    minImpurityDecrease: 0,
-    l2: 0,
-    seed: 3,
-  };
+  const params = fullGrowParams(b.cols, 3);
+
   const ref = grow(b, y, null, { denseMin: 2, listMax: 0 }, {});
   g.useRowLists();
   same(ref, g.grow(y, null, rows(), params).tree, "first list tree");
