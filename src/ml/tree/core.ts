@@ -585,11 +585,6 @@ export class TreeGrower {
     cnt: number,
   ): number {
     if (2 * cnt < this.data.nBins[f]) return this.scanDenseTouched(h, f, start, end, sw, swy, cnt);
-    const P = this.P;
-    const msl = P.minSamplesLeaf;
-    const mwl = P.minWeightLeaf;
-    const lam = P.l2;
-    let best = this.bGain;
     const nb = this.data.nBins[f];
     const base = this.histOff[f];
     const mj = base + nb * 3;
@@ -608,44 +603,13 @@ export class TreeGrower {
       nonEmpty++;
       if (prev >= 0) {
         // candidate: bins <= prev left (missing right), then missing left
-        let rc = cnt - lc;
-        let rw = sw - lw;
-        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
-          const ry = swy - ly;
-          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
-          if (g > best) {
-            best = g;
-            this.bFeat = f;
-            this.bBin = prev;
-            this.bNext = b;
-            this.bMissL = 0;
-          }
-        }
-        if (mc > 0) {
-          const lc2 = lc + mc;
-          const lw2 = lw + mw;
-          const ly2 = ly + my;
-          rc = cnt - lc2;
-          rw = sw - lw2;
-          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
-            const ry = swy - ly2;
-            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
-            if (g > best) {
-              best = g;
-              this.bFeat = f;
-              this.bBin = prev;
-              this.bNext = b;
-              this.bMissL = 1;
-            }
-          }
-        }
+        this.candidate(f, prev, b, lw, ly, lc, mw, my, mc, sw, swy, cnt);
       }
       lw += h[j];
       ly += h[j + 1];
       lc += c;
       prev = b;
     }
-    this.bGain = best;
     if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
     return nonEmpty;
   }
@@ -664,11 +628,6 @@ export class TreeGrower {
     swy: number,
     cnt: number,
   ): number {
-    const P = this.P;
-    const msl = P.minSamplesLeaf;
-    const mwl = P.minWeightLeaf;
-    const lam = P.l2;
-    let best = this.bGain;
     const nb = this.data.nBins[f];
     const bits = this.bits;
     const words = this.words;
@@ -718,37 +677,7 @@ export class TreeGrower {
         const j = base + b * 3;
         if (prev >= 0) {
           // candidate: bins <= prev left (missing right), then missing left
-          let rc = cnt - lc;
-          let rw = sw - lw;
-          if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
-            const ry = swy - ly;
-            const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
-            if (g > best) {
-              best = g;
-              this.bFeat = f;
-              this.bBin = prev;
-              this.bNext = b;
-              this.bMissL = 0;
-            }
-          }
-          if (mc > 0) {
-            const lc2 = lc + mc;
-            const lw2 = lw + mw;
-            const ly2 = ly + my;
-            rc = cnt - lc2;
-            rw = sw - lw2;
-            if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
-              const ry = swy - ly2;
-              const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
-              if (g > best) {
-                best = g;
-                this.bFeat = f;
-                this.bBin = prev;
-                this.bNext = b;
-                this.bMissL = 1;
-              }
-            }
-          }
+          this.candidate(f, prev, b, lw, ly, lc, mw, my, mc, sw, swy, cnt);
         }
         lw += h[j];
         ly += h[j + 1];
@@ -756,7 +685,6 @@ export class TreeGrower {
         prev = b;
       }
     }
-    this.bGain = best;
     if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
     return k;
   }
@@ -796,11 +724,6 @@ export class TreeGrower {
    * last), summing each group in row-buffer order. Same candidates, order and arithmetic as the other scans.
    */
   private scanList(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
-    const P = this.P;
-    const msl = P.minSamplesLeaf;
-    const mwl = P.minWeightLeaf;
-    const lam = P.l2;
-    let best = this.bGain;
     const nb = this.data.nBins[f];
     const wRow = this.wRow;
     const wyRow = this.wyRow;
@@ -831,37 +754,7 @@ export class TreeGrower {
       nonEmpty++;
       if (prev >= 0) {
         // candidate: bins <= prev left (missing right), then missing left
-        let rc = cnt - lc;
-        let rw = sw - lw;
-        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
-          const ry = swy - ly;
-          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
-          if (g > best) {
-            best = g;
-            this.bFeat = f;
-            this.bBin = prev;
-            this.bNext = b;
-            this.bMissL = 0;
-          }
-        }
-        if (mc > 0) {
-          const lc2 = lc + mc;
-          const lw2 = lw + mw;
-          const ly2 = ly + my;
-          rc = cnt - lc2;
-          rw = sw - lw2;
-          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
-            const ry = swy - ly2;
-            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
-            if (g > best) {
-              best = g;
-              this.bFeat = f;
-              this.bBin = prev;
-              this.bNext = b;
-              this.bMissL = 1;
-            }
-          }
-        }
+        this.candidate(f, prev, b, lw, ly, lc, mw, my, mc, sw, swy, cnt);
       }
       let gsw = 0;
       let gsy = 0;
@@ -883,18 +776,12 @@ export class TreeGrower {
       prev = b;
       b = c;
     }
-    this.bGain = best;
     if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
     return nonEmpty;
   }
 
   /** Tiny nodes (<= SMALL rows): sort the rows' codes per feature (insertion sort, stable) and scan the groups. */
   private scanSmall(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
-    const P = this.P;
-    const msl = P.minSamplesLeaf;
-    const mwl = P.minWeightLeaf;
-    const lam = P.l2;
-    let best = this.bGain;
     const nb = this.data.nBins[f];
     const codes = this.data.codes;
     const rows = this.rows;
@@ -935,37 +822,7 @@ export class TreeGrower {
       nonEmpty++;
       if (prev >= 0) {
         // candidate: bins <= prev left (missing right), then missing left
-        let rc = cnt - lc;
-        let rw = sw - lw;
-        if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
-          const ry = swy - ly;
-          const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
-          if (g > best) {
-            best = g;
-            this.bFeat = f;
-            this.bBin = prev;
-            this.bNext = b;
-            this.bMissL = 0;
-          }
-        }
-        if (mc > 0) {
-          const lc2 = lc + mc;
-          const lw2 = lw + mw;
-          const ly2 = ly + my;
-          rc = cnt - lc2;
-          rw = sw - lw2;
-          if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
-            const ry = swy - ly2;
-            const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
-            if (g > best) {
-              best = g;
-              this.bFeat = f;
-              this.bBin = prev;
-              this.bNext = b;
-              this.bMissL = 1;
-            }
-          }
-        }
+        this.candidate(f, prev, b, lw, ly, lc, mw, my, mc, sw, swy, cnt);
       }
       let gsw = 0;
       let gsy = 0;
@@ -982,7 +839,6 @@ export class TreeGrower {
       lc += gc;
       prev = b;
     }
-    this.bGain = best;
     if (mc > 0 && prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
     return nonEmpty;
   }
@@ -992,11 +848,6 @@ export class TreeGrower {
    * walk the set bits in ascending order (touched words sorted; no full-range scan), evaluating and clearing.
    */
   private scanSparse(f: number, start: number, end: number, sw: number, swy: number, cnt: number): number {
-    const P = this.P;
-    const msl = P.minSamplesLeaf;
-    const mwl = P.minWeightLeaf;
-    const lam = P.l2;
-    let best = this.bGain;
     const nb = this.data.nBins[f];
     const sh = this.sh;
     const bits = this.bits;
@@ -1050,37 +901,7 @@ export class TreeGrower {
         const j = b * 3;
         if (prev >= 0) {
           // candidate: bins <= prev left (missing right), then missing left
-          let rc = cnt - lc;
-          let rw = sw - lw;
-          if (lc >= msl && rc >= msl && lw >= mwl && rw >= mwl) {
-            const ry = swy - ly;
-            const g = (ly * ly) / (lw + lam) + (ry * ry) / (rw + lam);
-            if (g > best) {
-              best = g;
-              this.bFeat = f;
-              this.bBin = prev;
-              this.bNext = b;
-              this.bMissL = 0;
-            }
-          }
-          if (mc > 0) {
-            const lc2 = lc + mc;
-            const lw2 = lw + mw;
-            const ly2 = ly + my;
-            rc = cnt - lc2;
-            rw = sw - lw2;
-            if (lc2 >= msl && rc >= msl && lw2 >= mwl && rw >= mwl) {
-              const ry = swy - ly2;
-              const g = (ly2 * ly2) / (lw2 + lam) + (ry * ry) / (rw + lam);
-              if (g > best) {
-                best = g;
-                this.bFeat = f;
-                this.bBin = prev;
-                this.bNext = b;
-                this.bMissL = 1;
-              }
-            }
-          }
+          this.candidate(f, prev, b, lw, ly, lc, mw, my, mc, sw, swy, cnt);
         }
         lw += sh[j];
         ly += sh[j + 1];
@@ -1091,7 +912,6 @@ export class TreeGrower {
         prev = b;
       }
     }
-    this.bGain = best;
     if (mc > 0) {
       if (prev >= 0) this.candidate(f, prev, -1, lw, ly, lc, 0, 0, 0, sw, swy, cnt);
       sh[mj] = 0;
