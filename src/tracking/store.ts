@@ -1,10 +1,11 @@
 /**
  * Tracking + registry metadata store.
  *
- * `TrackingStore` is the backend contract (async, so a Postgres store can implement it later);
- * `AbstractTrackingStore` adds the conveniences (`logParam`, `logMetric`, ...) on top of the one write
- * primitive `logBatch`; `SqliteStore` is the embedded default (better-sqlite3, WAL, busy timeout,
- * versioned migrations, every multi-statement write in one IMMEDIATE transaction).
+ * `TrackingStore` is the backend contract (async); `AbstractTrackingStore` adds the conveniences
+ * (`logParam`, `logMetric`, ...) on top of the one write primitive `logBatch`; the input preparation and row
+ * conversions below are shared by both backends. `SqliteStore` is the embedded default (better-sqlite3, WAL,
+ * busy timeout, versioned migrations, every multi-statement write in one IMMEDIATE transaction);
+ * `PostgresStore` (postgres-store.ts) is the shared-server backend.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -44,7 +45,7 @@ import {
 // ---------------------------------------------------------------- contract
 
 export interface TrackingStore {
-  /** 'sqlite', later 'postgres', ... */
+  /** 'sqlite' or 'postgres'. */
   readonly kind: string;
   /** Human-readable location (file path, URI without credentials). */
   readonly location: string;
@@ -243,7 +244,7 @@ export interface SqliteStoreOptions {
   synchronous?: "NORMAL" | "FULL";
 }
 
-interface RunRow {
+export interface RunRow {
   run_id: string;
   experiment_id: number;
   experiment_name: string;
@@ -254,7 +255,7 @@ interface RunRow {
   end_time: number | null;
 }
 
-interface VersionRow {
+export interface VersionRow {
   name: string;
   model_id: number;
   version: number;
@@ -269,7 +270,7 @@ interface VersionRow {
   created_at: number;
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: number;
   name: string;
   alias: string;
@@ -282,14 +283,14 @@ interface AuditRow {
   gate_results: string | null;
 }
 
-const RUN_SELECT = `SELECT r.run_id, r.experiment_id, e.name AS experiment_name, r.parent_run_id, r.name, r.status,
+export const RUN_SELECT = `SELECT r.run_id, r.experiment_id, e.name AS experiment_name, r.parent_run_id, r.name, r.status,
   r.start_time, r.end_time FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id`;
 
-const VERSION_SELECT = `SELECT m.name, v.model_id, v.version, v.run_id, v.artifact_sha, v.status, v.metrics, v.lineage,
+export const VERSION_SELECT = `SELECT m.name, v.model_id, v.version, v.run_id, v.artifact_sha, v.status, v.metrics, v.lineage,
   v.input_example, v.tags, v.description, v.created_at FROM model_versions v
   JOIN registered_models m ON m.model_id = v.model_id`;
 
-const AUDIT_SELECT = `SELECT a.id, m.name, a.alias, a.action, a.from_version, a.to_version, a.actor, a.reason, a.at,
+export const AUDIT_SELECT = `SELECT a.id, m.name, a.alias, a.action, a.from_version, a.to_version, a.actor, a.reason, a.at,
   a.gate_results FROM alias_audit a JOIN registered_models m ON m.model_id = a.model_id`;
 
 const TRIAL_STATES: readonly TrialState[] = ["RUNNING", "COMPLETE", "PRUNED", "FAIL"];
@@ -299,7 +300,7 @@ const VERSION_STATUSES: readonly ModelVersionStatus[] = [
   "READY",
 ];
 
-function toRunInfo(r: RunRow): RunInfo {
+export function toRunInfo(r: RunRow): RunInfo {
   return {
     runId: r.run_id,
     experimentId: r.experiment_id,
@@ -312,7 +313,7 @@ function toRunInfo(r: RunRow): RunInfo {
   };
 }
 
-function numOrNaN(v: number | null): number {
+export function numOrNaN(v: number | null): number {
   return v === null ? Number.NaN : v;
 }
 
@@ -324,6 +325,274 @@ function jsonOrThrow(what: string, value: unknown): string {
   } catch (e) {
     throw invalid(`${what} is not JSON-serialisable: ${(e as Error).message}`);
   }
+}
+
+// ---------------------------------------------------------------- input preparation (shared by backends)
+
+export function validateExperimentName(name: unknown): string {
+  if (typeof name !== "string" || name.trim().length === 0 || name.length > 200) {
+    throw invalid(`invalid experiment name ${JSON.stringify(name)}: expected 1-200 characters`);
+  }
+  return name;
+}
+
+export function validateRunId(runId: unknown): string {
+  if (typeof runId !== "string" || runId.length === 0)
+    throw invalid(`invalid run id ${JSON.stringify(runId)}`);
+  return runId;
+}
+
+export function checkTag(key: string, value: unknown): void {
+  validateKey("tag", key);
+  if (typeof value !== "string") throw invalid(`tag '${key}' must be a string, got ${typeof value}`);
+  if (value.length > MAX_TAG_VALUE_LENGTH) {
+    throw invalid(`tag '${key}' value has ${value.length} chars (max ${MAX_TAG_VALUE_LENGTH})`);
+  }
+}
+
+/** A new run's id, name, start time and validated tags. */
+export function prepareRun(input: CreateRunInput): {
+  runId: string;
+  name: string;
+  start: number;
+  tags: [string, string][];
+} {
+  const runId = randomUUID().replace(/-/g, "");
+  const name = input.name ?? `run-${runId.slice(0, 8)}`;
+  if (typeof name !== "string" || name.length === 0 || name.length > 250) {
+    throw invalid(`invalid run name ${JSON.stringify(name)}: expected 1-250 characters`);
+  }
+  const tags = Object.entries(input.tags ?? {});
+  for (const [k, v] of tags) checkTag(k, v);
+  return { runId, name, start: input.startTime ?? Date.now(), tags };
+}
+
+export function validateEndStatus(status: unknown): Exclude<RunStatus, "RUNNING"> {
+  if (!RUN_STATUSES.includes(status as RunStatus) || status === "RUNNING") {
+    throw invalid(`invalid end status ${JSON.stringify(status)}: expected FINISHED, FAILED or KILLED`);
+  }
+  return status as Exclude<RunStatus, "RUNNING">;
+}
+
+export interface PreparedBatch {
+  params: (readonly [string, string])[];
+  metrics: { key: string; value: number; step: number; ts: number }[];
+  tags: [string, string][];
+}
+
+/** Validate a whole batch before anything is written. */
+export function prepareLogBatch(batch: LogBatch): PreparedBatch {
+  const params = Object.entries(batch.params ?? {}).map(([k, v]) => {
+    validateKey("param", k);
+    const s = paramToString(k, v);
+    if (s.length > MAX_PARAM_VALUE_LENGTH) {
+      throw invalid(`param '${k}' value has ${s.length} chars (max ${MAX_PARAM_VALUE_LENGTH})`);
+    }
+    return [k, s] as const;
+  });
+  const now = Date.now();
+  const metrics = (batch.metrics ?? []).map((m) => {
+    validateKey("metric", m.key);
+    if (typeof m.value !== "number") {
+      throw invalid(`metric '${m.key}' value must be a number, got ${JSON.stringify(m.value)}`);
+    }
+    const step = m.step ?? 0;
+    if (!Number.isSafeInteger(step) || step < 0) {
+      throw invalid(`metric '${m.key}' step must be a non-negative integer, got ${JSON.stringify(m.step)}`);
+    }
+    const ts = m.timestamp ?? now;
+    if (!Number.isFinite(ts)) throw invalid(`metric '${m.key}' timestamp must be finite, got ${ts}`);
+    return { key: m.key, value: m.value, step, ts: Math.round(ts) };
+  });
+  const tags = Object.entries(batch.tags ?? {});
+  for (const [k, v] of tags) checkTag(k, v);
+  return { params, metrics, tags };
+}
+
+/** The error for a param logged again with a different value (params are write-once). */
+export function paramConflict(runId: string, key: string, previous: string, value: string): TrackingError {
+  return invalid(
+    `param '${key}' of run ${runId} was already logged as ${JSON.stringify(previous)}; ` +
+      `params are immutable, cannot change it to ${JSON.stringify(value)}`,
+  );
+}
+
+export function prepareArtifact(a: RunArtifactInput): {
+  path: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+} {
+  if (typeof a.path !== "string" || a.path.length === 0 || a.path.length > 1000 || a.path.includes("\0")) {
+    throw invalid(`invalid artifact path ${JSON.stringify(a.path)}`);
+  }
+  validateSha(a.sha256, `sha256 of artifact '${a.path}'`);
+  if (!Number.isSafeInteger(a.size) || a.size < 0)
+    throw invalid(`artifact '${a.path}' has invalid size ${a.size}`);
+  return {
+    path: a.path,
+    sha256: a.sha256,
+    size: a.size,
+    mediaType: a.mediaType ?? "application/octet-stream",
+  };
+}
+
+export interface SearchBounds {
+  limit: number;
+  offset: number;
+  order: "ASC" | "DESC";
+}
+
+export function searchBounds(query: SearchRunsQuery): SearchBounds {
+  if (query.status !== undefined && !RUN_STATUSES.includes(query.status)) {
+    throw invalid(
+      `invalid run status ${JSON.stringify(query.status)}: expected one of ${RUN_STATUSES.join(", ")}`,
+    );
+  }
+  const limit = query.limit ?? 1000;
+  const offset = query.offset ?? 0;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw invalid(`invalid limit ${limit}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`invalid offset ${offset}`);
+  return { limit, offset, order: query.order === "start_time_asc" ? "ASC" : "DESC" };
+}
+
+export function validateVersionStatus(status: unknown): ModelVersionStatus {
+  if (!VERSION_STATUSES.includes(status as ModelVersionStatus))
+    throw invalid(`invalid model version status ${JSON.stringify(status)}`);
+  return status as ModelVersionStatus;
+}
+
+/** A new model version's validated documents, serialised as stored. */
+export function prepareModelVersion(input: CreateModelVersionInput): {
+  status: ModelVersionStatus;
+  metricsJson: string;
+  lineageJson: string;
+  exampleJson: string | null;
+  tagsJson: string;
+} {
+  validateModelName(input.name);
+  validateSha(input.artifactSha, `artifactSha of model '${input.name}'`);
+  const metrics = input.metrics ?? {};
+  for (const [k, v] of Object.entries(metrics)) {
+    validateKey("metric", k);
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw invalid(`model '${input.name}' metric '${k}' must be a finite number, got ${JSON.stringify(v)}`);
+    }
+  }
+  const tags = input.tags ?? {};
+  for (const [k, v] of Object.entries(tags)) checkTag(k, v);
+  const status = validateVersionStatus(input.status ?? "READY");
+  return {
+    status,
+    metricsJson: jsonOrThrow(`metrics of model '${input.name}'`, metrics),
+    lineageJson: jsonOrThrow(`lineage of model '${input.name}'`, input.lineage ?? {}),
+    exampleJson:
+      input.inputExample === undefined
+        ? null
+        : jsonOrThrow(`inputExample of model '${input.name}'`, input.inputExample),
+    tagsJson: JSON.stringify(tags),
+  };
+}
+
+export function versionFromRow(r: VersionRow, aliases: string[]): ModelVersion {
+  return {
+    name: r.name,
+    version: r.version,
+    runId: r.run_id,
+    artifactSha: r.artifact_sha,
+    status: r.status,
+    metrics: JSON.parse(r.metrics) as Record<string, number>,
+    lineage: JSON.parse(r.lineage) as Record<string, unknown>,
+    inputExample: r.input_example === null ? null : (JSON.parse(r.input_example) as unknown),
+    tags: JSON.parse(r.tags) as Record<string, string>,
+    description: r.description,
+    createdAt: r.created_at,
+    aliases,
+  };
+}
+
+export function validateAuditActor(actor: unknown): void {
+  if (typeof actor !== "string" || actor.length === 0)
+    throw invalid("audit actor must be a non-empty string");
+}
+
+/** The CONFLICT error of a compare-and-set alias move whose expectation no longer holds. */
+export function aliasConflict(input: SetAliasInput, current: number | null): TrackingError {
+  return new TrackingError(
+    "CONFLICT",
+    `alias '${input.alias}' of model '${input.name}' points to ${current === null ? "nothing" : `v${current}`}, ` +
+      `expected ${input.expectedCurrent === null ? "nothing" : `v${input.expectedCurrent}`} (changed concurrently?)`,
+  );
+}
+
+export interface TrialRow {
+  number: number;
+  state: TrialState;
+  value: number | null;
+  params: string;
+  intermediate: string;
+  user_attrs: string | null;
+  payload: string | null;
+}
+
+/** A trial's validated columns, serialised as stored. */
+export function prepareTrial(
+  studyName: string,
+  trial: TrialRecord,
+): Omit<TrialRow, "state"> & { state: TrialState } {
+  if (typeof studyName !== "string" || studyName.length === 0 || studyName.length > 250) {
+    throw invalid(`invalid study name ${JSON.stringify(studyName)}`);
+  }
+  if (!Number.isSafeInteger(trial.number) || trial.number < 0) {
+    throw invalid(`study '${studyName}': invalid trial number ${JSON.stringify(trial.number)}`);
+  }
+  if (!TRIAL_STATES.includes(trial.state)) {
+    throw invalid(
+      `study '${studyName}' trial ${trial.number}: invalid state ${JSON.stringify(trial.state)} (expected ${TRIAL_STATES.join(", ")})`,
+    );
+  }
+  if (trial.value !== null && typeof trial.value !== "number") {
+    throw invalid(`study '${studyName}' trial ${trial.number}: value must be a number or null`);
+  }
+  const inter: [number, number | null][] = [];
+  for (const [k, v] of Object.entries(trial.intermediateValues ?? {})) {
+    const step = Number(k);
+    if (!Number.isSafeInteger(step) || step < 0 || typeof v !== "number") {
+      throw invalid(
+        `study '${studyName}' trial ${trial.number}: bad intermediate value ${k} → ${JSON.stringify(v)}`,
+      );
+    }
+    inter.push([step, Number.isFinite(v) ? v : null]);
+  }
+  return {
+    number: trial.number,
+    state: trial.state,
+    value: trial.value === null || Number.isNaN(trial.value) ? null : trial.value,
+    params: jsonOrThrow(`study '${studyName}' trial ${trial.number} params`, trial.params ?? {}),
+    intermediate: JSON.stringify(inter),
+    user_attrs: trial.userAttrs === undefined ? null : jsonOrThrow("userAttrs", trial.userAttrs),
+    payload:
+      trial.payload === undefined
+        ? null
+        : jsonOrThrow(`study '${studyName}' trial ${trial.number} payload`, trial.payload),
+  };
+}
+
+export function trialFromRow(r: TrialRow): TrialRecord {
+  const intermediateValues: Record<number, number> = {};
+  for (const [s, v] of JSON.parse(r.intermediate) as [number, number | null][]) {
+    intermediateValues[s] = v === null ? Number.NaN : v;
+  }
+  const t: TrialRecord = {
+    number: r.number,
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    state: r.state,
+    value: r.value,
+    intermediateValues,
+  };
+  if (r.user_attrs !== null) t.userAttrs = JSON.parse(r.user_attrs) as Record<string, unknown>;
+  if (r.payload !== null) t.payload = JSON.parse(r.payload) as unknown;
+  return t;
 }
 
 export class SqliteStore extends AbstractTrackingStore {
@@ -415,9 +684,7 @@ export class SqliteStore extends AbstractTrackingStore {
   // ---------------------------------------------------------------- experiments
 
   private experimentSync(name: string, create: boolean): Experiment | null {
-    if (typeof name !== "string" || name.trim().length === 0 || name.length > 200) {
-      throw invalid(`invalid experiment name ${JSON.stringify(name)}: expected 1-200 characters`);
-    }
+    validateExperimentName(name);
     const sel = () =>
       this.db.prepare("SELECT experiment_id, name, created_at FROM experiments WHERE name = ?").get(name) as
         | { experiment_id: number; name: string; created_at: number }
@@ -454,22 +721,14 @@ export class SqliteStore extends AbstractTrackingStore {
   // ---------------------------------------------------------------- runs
 
   private runRow(runId: string): RunRow {
-    if (typeof runId !== "string" || runId.length === 0)
-      throw invalid(`invalid run id ${JSON.stringify(runId)}`);
+    validateRunId(runId);
     const row = this.db.prepare(`${RUN_SELECT} WHERE r.run_id = ?`).get(runId) as RunRow | undefined;
     if (!row) throw new TrackingError("NOT_FOUND", `run ${runId} not found in ${this.location}`);
     return row;
   }
 
   async createRun(input: CreateRunInput): Promise<RunInfo> {
-    const runId = randomUUID().replace(/-/g, "");
-    const name = input.name ?? `run-${runId.slice(0, 8)}`;
-    if (typeof name !== "string" || name.length === 0 || name.length > 250) {
-      throw invalid(`invalid run name ${JSON.stringify(name)}: expected 1-250 characters`);
-    }
-    const tags = input.tags ?? {};
-    for (const [k, v] of Object.entries(tags)) this.checkTag(k, v);
-    const start = input.startTime ?? Date.now();
+    const { runId, name, start, tags } = prepareRun(input);
     return this.write(() => {
       const exp = this.experimentSync(input.experiment, true)!;
       if (input.parentRunId != null) this.runRow(input.parentRunId);
@@ -482,7 +741,7 @@ export class SqliteStore extends AbstractTrackingStore {
       const ins = this.db.prepare(
         "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
       );
-      for (const [k, v] of Object.entries(tags)) ins.run(runId, k, v);
+      for (const [k, v] of tags) ins.run(runId, k, v);
       return toRunInfo(this.runRow(runId));
     });
   }
@@ -525,9 +784,7 @@ export class SqliteStore extends AbstractTrackingStore {
     status: Exclude<RunStatus, "RUNNING"> = "FINISHED",
     endTime?: number,
   ): Promise<RunInfo> {
-    if (!RUN_STATUSES.includes(status) || (status as RunStatus) === "RUNNING") {
-      throw invalid(`invalid end status ${JSON.stringify(status)}: expected FINISHED, FAILED or KILLED`);
-    }
+    validateEndStatus(status);
     return this.write(() => {
       this.runRow(runId);
       this.db
@@ -537,41 +794,8 @@ export class SqliteStore extends AbstractTrackingStore {
     });
   }
 
-  private checkTag(key: string, value: unknown): void {
-    validateKey("tag", key);
-    if (typeof value !== "string") throw invalid(`tag '${key}' must be a string, got ${typeof value}`);
-    if (value.length > MAX_TAG_VALUE_LENGTH) {
-      throw invalid(`tag '${key}' value has ${value.length} chars (max ${MAX_TAG_VALUE_LENGTH})`);
-    }
-  }
-
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
-    // Validate everything before touching the DB.
-    const params = Object.entries(batch.params ?? {}).map(([k, v]) => {
-      validateKey("param", k);
-      const s = paramToString(k, v);
-      if (s.length > MAX_PARAM_VALUE_LENGTH) {
-        throw invalid(`param '${k}' value has ${s.length} chars (max ${MAX_PARAM_VALUE_LENGTH})`);
-      }
-      return [k, s] as const;
-    });
-    const now = Date.now();
-    const metrics = (batch.metrics ?? []).map((m) => {
-      validateKey("metric", m.key);
-      if (typeof m.value !== "number") {
-        throw invalid(`metric '${m.key}' value must be a number, got ${JSON.stringify(m.value)}`);
-      }
-      const step = m.step ?? 0;
-      if (!Number.isSafeInteger(step) || step < 0) {
-        throw invalid(`metric '${m.key}' step must be a non-negative integer, got ${JSON.stringify(m.step)}`);
-      }
-      const ts = m.timestamp ?? now;
-      if (!Number.isFinite(ts)) throw invalid(`metric '${m.key}' timestamp must be finite, got ${ts}`);
-      return { key: m.key, value: m.value, step, ts: Math.round(ts) };
-    });
-    const tags = Object.entries(batch.tags ?? {});
-    for (const [k, v] of tags) this.checkTag(k, v);
-
+    const { params, metrics, tags } = prepareLogBatch(batch);
     this.write(() => {
       this.runRow(runId);
       const getParam = this.db.prepare("SELECT value FROM params WHERE run_id = ? AND key = ?");
@@ -579,12 +803,7 @@ export class SqliteStore extends AbstractTrackingStore {
       for (const [k, v] of params) {
         const prev = getParam.get(runId, k) as { value: string } | undefined;
         if (prev) {
-          if (prev.value !== v) {
-            throw invalid(
-              `param '${k}' of run ${runId} was already logged as ${JSON.stringify(prev.value)}; ` +
-                `params are immutable, cannot change it to ${JSON.stringify(v)}`,
-            );
-          }
+          if (prev.value !== v) throw paramConflict(runId, k, prev.value, v);
           continue;
         }
         insParam.run(runId, k, v);
@@ -611,14 +830,9 @@ export class SqliteStore extends AbstractTrackingStore {
     return rows.map((m) => ({ key: m.key, value: numOrNaN(m.value), step: m.step, timestamp: m.timestamp }));
   }
 
-  async recordArtifact(runId: string, a: RunArtifactInput): Promise<RunArtifact> {
-    if (typeof a.path !== "string" || a.path.length === 0 || a.path.length > 1000 || a.path.includes("\0")) {
-      throw invalid(`invalid artifact path ${JSON.stringify(a.path)}`);
-    }
-    validateSha(a.sha256, `sha256 of artifact '${a.path}'`);
-    if (!Number.isSafeInteger(a.size) || a.size < 0)
-      throw invalid(`artifact '${a.path}' has invalid size ${a.size}`);
-    const mediaType = a.mediaType ?? "application/octet-stream";
+  async recordArtifact(runId: string, input: RunArtifactInput): Promise<RunArtifact> {
+    const a = prepareArtifact(input);
+    const mediaType = a.mediaType;
     const now = Date.now();
     return this.write(() => {
       this.runRow(runId);
@@ -658,6 +872,7 @@ export class SqliteStore extends AbstractTrackingStore {
   }
 
   async searchRuns(query: SearchRunsQuery = {}): Promise<Run[]> {
+    const { limit, offset, order } = searchBounds(query);
     const where: string[] = [];
     const args: unknown[] = [];
     if (query.experiment !== undefined) {
@@ -665,11 +880,6 @@ export class SqliteStore extends AbstractTrackingStore {
       args.push(query.experiment);
     }
     if (query.status !== undefined) {
-      if (!RUN_STATUSES.includes(query.status)) {
-        throw invalid(
-          `invalid run status ${JSON.stringify(query.status)}: expected one of ${RUN_STATUSES.join(", ")}`,
-        );
-      }
       where.push("r.status = ?");
       args.push(query.status);
     }
@@ -682,11 +892,6 @@ export class SqliteStore extends AbstractTrackingStore {
       where.push("EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = ? AND t.value = ?)");
       args.push(k, v);
     }
-    const limit = query.limit ?? 1000;
-    const offset = query.offset ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalid(`invalid limit ${limit}`);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`invalid offset ${offset}`);
-    const order = query.order === "start_time_asc" ? "ASC" : "DESC";
     const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
       ORDER BY r.start_time ${order}, r.rowid ${order} LIMIT ? OFFSET ?`;
     const read = this.db.transaction(() =>
@@ -790,20 +995,7 @@ export class SqliteStore extends AbstractTrackingStore {
         .prepare("SELECT alias FROM model_aliases WHERE model_id = ? AND version = ? ORDER BY alias")
         .all(r.model_id, r.version) as { alias: string }[]
     ).map((a) => a.alias);
-    return {
-      name: r.name,
-      version: r.version,
-      runId: r.run_id,
-      artifactSha: r.artifact_sha,
-      status: r.status,
-      metrics: JSON.parse(r.metrics) as Record<string, number>,
-      lineage: JSON.parse(r.lineage) as Record<string, unknown>,
-      inputExample: r.input_example === null ? null : (JSON.parse(r.input_example) as unknown),
-      tags: JSON.parse(r.tags) as Record<string, string>,
-      description: r.description,
-      createdAt: r.created_at,
-      aliases,
-    };
+    return versionFromRow(r, aliases);
   }
 
   private versionSync(name: string, version: number): ModelVersion | null {
@@ -816,29 +1008,7 @@ export class SqliteStore extends AbstractTrackingStore {
   }
 
   async createModelVersion(input: CreateModelVersionInput): Promise<ModelVersion> {
-    validateModelName(input.name);
-    validateSha(input.artifactSha, `artifactSha of model '${input.name}'`);
-    const metrics = input.metrics ?? {};
-    for (const [k, v] of Object.entries(metrics)) {
-      validateKey("metric", k);
-      if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw invalid(
-          `model '${input.name}' metric '${k}' must be a finite number, got ${JSON.stringify(v)}`,
-        );
-      }
-    }
-    const tags = input.tags ?? {};
-    for (const [k, v] of Object.entries(tags)) this.checkTag(k, v);
-    const status = input.status ?? "READY";
-    if (!VERSION_STATUSES.includes(status))
-      throw invalid(`invalid model version status ${JSON.stringify(status)}`);
-    const metricsJson = jsonOrThrow(`metrics of model '${input.name}'`, metrics);
-    const lineageJson = jsonOrThrow(`lineage of model '${input.name}'`, input.lineage ?? {});
-    const exampleJson =
-      input.inputExample === undefined
-        ? null
-        : jsonOrThrow(`inputExample of model '${input.name}'`, input.inputExample);
-    const tagsJson = JSON.stringify(tags);
+    const { status, metricsJson, lineageJson, exampleJson, tagsJson } = prepareModelVersion(input);
     return this.write(() => {
       if (input.runId != null) this.runRow(input.runId);
       const modelId = this.ensureModelSync(input.name);
@@ -891,8 +1061,7 @@ export class SqliteStore extends AbstractTrackingStore {
   }
 
   async setModelVersionStatus(name: string, version: number, status: ModelVersionStatus): Promise<void> {
-    if (!VERSION_STATUSES.includes(status))
-      throw invalid(`invalid model version status ${JSON.stringify(status)}`);
+    validateVersionStatus(status);
     this.write(() => {
       const m = this.modelRow(name);
       const r = this.db
@@ -924,8 +1093,7 @@ export class SqliteStore extends AbstractTrackingStore {
     alias: string,
     e: AuditInput & { fromVersion: number | null; toVersion: number | null },
   ): number {
-    if (typeof e.actor !== "string" || e.actor.length === 0)
-      throw invalid("audit actor must be a non-empty string");
+    validateAuditActor(e.actor);
     const r = this.db
       .prepare(
         `INSERT INTO alias_audit (model_id, alias, action, from_version, to_version, actor, reason, at, gate_results)
@@ -958,13 +1126,8 @@ export class SqliteStore extends AbstractTrackingStore {
           throw new TrackingError("NOT_FOUND", `model '${input.name}' has no version ${input.version}`);
       }
       const current = this.aliasSync(m.model_id, input.alias);
-      if (input.expectedCurrent !== undefined && current !== input.expectedCurrent) {
-        throw new TrackingError(
-          "CONFLICT",
-          `alias '${input.alias}' of model '${input.name}' points to ${current === null ? "nothing" : `v${current}`}, ` +
-            `expected ${input.expectedCurrent === null ? "nothing" : `v${input.expectedCurrent}`} (changed concurrently?)`,
-        );
-      }
+      if (input.expectedCurrent !== undefined && current !== input.expectedCurrent)
+        throw aliasConflict(input, current);
       const now = Date.now();
       if (input.version === null) {
         if (current === null) {
@@ -1022,37 +1185,7 @@ export class SqliteStore extends AbstractTrackingStore {
   // ---------------------------------------------------------------- trials
 
   async saveTrial(studyName: string, trial: TrialRecord): Promise<void> {
-    if (typeof studyName !== "string" || studyName.length === 0 || studyName.length > 250) {
-      throw invalid(`invalid study name ${JSON.stringify(studyName)}`);
-    }
-    if (!Number.isSafeInteger(trial.number) || trial.number < 0) {
-      throw invalid(`study '${studyName}': invalid trial number ${JSON.stringify(trial.number)}`);
-    }
-    if (!TRIAL_STATES.includes(trial.state)) {
-      throw invalid(
-        `study '${studyName}' trial ${trial.number}: invalid state ${JSON.stringify(trial.state)} (expected ${TRIAL_STATES.join(", ")})`,
-      );
-    }
-    if (trial.value !== null && typeof trial.value !== "number") {
-      throw invalid(`study '${studyName}' trial ${trial.number}: value must be a number or null`);
-    }
-    const inter: [number, number | null][] = [];
-    for (const [k, v] of Object.entries(trial.intermediateValues ?? {})) {
-      const step = Number(k);
-      if (!Number.isSafeInteger(step) || step < 0 || typeof v !== "number") {
-        throw invalid(
-          `study '${studyName}' trial ${trial.number}: bad intermediate value ${k} → ${JSON.stringify(v)}`,
-        );
-      }
-      inter.push([step, Number.isFinite(v) ? v : null]);
-    }
-    const paramsJson = jsonOrThrow(`study '${studyName}' trial ${trial.number} params`, trial.params ?? {});
-    const attrsJson = trial.userAttrs === undefined ? null : jsonOrThrow("userAttrs", trial.userAttrs);
-    const payloadJson =
-      trial.payload === undefined
-        ? null
-        : jsonOrThrow(`study '${studyName}' trial ${trial.number} payload`, trial.payload);
-    const value = trial.value === null || Number.isNaN(trial.value) ? null : trial.value;
+    const t = prepareTrial(studyName, trial);
     this.write(() => {
       this.db
         .prepare(
@@ -1064,13 +1197,13 @@ export class SqliteStore extends AbstractTrackingStore {
         )
         .run(
           studyName,
-          trial.number,
-          trial.state,
-          value,
-          paramsJson,
-          JSON.stringify(inter),
-          attrsJson,
-          payloadJson,
+          t.number,
+          t.state,
+          t.value,
+          t.params,
+          t.intermediate,
+          t.user_attrs,
+          t.payload,
           Date.now(),
         );
     });
@@ -1081,35 +1214,12 @@ export class SqliteStore extends AbstractTrackingStore {
       .prepare(
         "SELECT number, state, value, params, intermediate, user_attrs, payload FROM trials WHERE study_name = ? ORDER BY number",
       )
-      .all(studyName) as {
-      number: number;
-      state: TrialState;
-      value: number | null;
-      params: string;
-      intermediate: string;
-      user_attrs: string | null;
-      payload: string | null;
-    }[];
-    return rows.map((r) => {
-      const intermediateValues: Record<number, number> = {};
-      for (const [s, v] of JSON.parse(r.intermediate) as [number, number | null][]) {
-        intermediateValues[s] = v === null ? Number.NaN : v;
-      }
-      const t: TrialRecord = {
-        number: r.number,
-        params: JSON.parse(r.params) as Record<string, unknown>,
-        state: r.state,
-        value: r.value,
-        intermediateValues,
-      };
-      if (r.user_attrs !== null) t.userAttrs = JSON.parse(r.user_attrs) as Record<string, unknown>;
-      if (r.payload !== null) t.payload = JSON.parse(r.payload) as unknown;
-      return t;
-    });
+      .all(studyName) as TrialRow[];
+    return rows.map(trialFromRow);
   }
 }
 
-function toAudit(r: AuditRow): AuditEntry {
+export function toAudit(r: AuditRow): AuditEntry {
   return {
     id: r.id,
     name: r.name,
@@ -1125,18 +1235,17 @@ function toAudit(r: AuditRow): AuditEntry {
 }
 
 /**
- * Open a store by URI: a directory (home), `sqlite:<path-to-db>` / `sqlite:///abs/path.db`.
- * `postgres://` is reserved for a future backend and rejected with a clear error.
+ * Open a store by URI: a directory (home), `sqlite:<path-to-db>` / `sqlite:///abs/path.db`, or
+ * `postgres://user[:password]@host[:port]/database` (PostgresStore; its schema is applied on first use).
  */
 export async function openTrackingStore(
   uri?: string | null,
   opts: Omit<SqliteStoreOptions, "home" | "path"> = {},
 ): Promise<TrackingStore> {
   if (uri && /^postgres(ql)?:\/\//i.test(uri)) {
-    throw new TrackingError(
-      "INVALID",
-      "postgres tracking store is not implemented yet; use a home directory or sqlite:<file>",
-    );
+    // loaded on demand: pg is only needed by homes that use it (and postgres-store.ts imports this module)
+    const { PostgresStore } = await import("./postgres-store.ts");
+    return PostgresStore.open(uri);
   }
   if (uri?.startsWith("sqlite:")) {
     const p = uri.replace(/^sqlite:(\/\/)?/, "");
