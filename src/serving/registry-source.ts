@@ -3,12 +3,10 @@
  * step 07 evaluated) adapted to a ServableModel, a decoder for bundle files/URLs, and the model-registry
  * source (`name@alias`, e.g. housing_price_model@production) used first in the loader cascade.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Frame } from "../data/frame.ts";
 import { ModelBundle } from "../features/bundle.ts";
 import { deserializeReferenceProfile, type ReferenceProfile } from "../monitoring/reference.ts";
-import { openTracking, TrackingError } from "../tracking/index.ts";
+import { hasTrackingStore, openTracking, TrackingError } from "../tracking/index.ts";
 import { registerDecoder } from "./decoders.ts";
 import type { ModelSource, PredictionBatch, ServableModel } from "./types.ts";
 
@@ -69,7 +67,7 @@ export interface RegistrySourceOptions {
 export function registrySource(opts: RegistrySourceOptions): ModelSource {
   const label = `registry:${opts.name}@${opts.alias}`;
   const withTracking = async <T>(fn: (t: ReturnType<typeof openTracking>) => Promise<T>): Promise<T> => {
-    if (!existsSync(join(opts.home, "mlops.db"))) {
+    if (!hasTrackingStore(opts.home)) {
       throw new Error(`${label}: no registry at ${opts.home} (train a model first: mlops run)`);
     }
     const t = openTracking({ home: opts.home, mustExist: true });
@@ -109,7 +107,7 @@ export async function registryReferenceProfile(
   name: string,
   version: string,
 ): Promise<ReferenceProfile | null> {
-  if (!/^[0-9]+$/.test(version) || !existsSync(join(home, "mlops.db"))) return null;
+  if (!/^[0-9]+$/.test(version) || !hasTrackingStore(home)) return null;
   const t = openTracking({ home, mustExist: true });
   try {
     let v: Awaited<ReturnType<typeof t.registry.getVersion>>;

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalArtifactStore, type ArtifactStore } from "./artifacts.ts";
 import { isS3ArtifactUri, S3ArtifactStore } from "./s3-artifacts.ts";
+import { isPostgresUri, PostgresStore, redactPostgresUri } from "./postgres-store.ts";
 import { ModelRegistry } from "./registry.ts";
 import { resolveHome, SqliteStore, type SqliteStoreOptions, type TrackingStore } from "./store.ts";
 import { TrackingError } from "./types.ts";
@@ -35,22 +36,59 @@ export interface OpenTrackingOptions extends Omit<SqliteStoreOptions, "home" | "
   /** Throw NOT_FOUND instead of creating a new store when `<home>/mlops.db` does not exist (read-only tools). */
   mustExist?: boolean;
   /**
+   * Where runs and the registry live: `postgres://user[:password]@host[:port]/database` (a shared PostgreSQL
+   * server) or `sqlite:<file>`. Default: env MLOPS_TRACKING_URI, else `<home>/mlops.db`.
+   */
+  trackingUri?: string;
+  /**
    * Where artifacts live: `s3://bucket[/prefix]` (S3 or an S3-compatible store; endpoint and credentials from
    * the AWS_* environment variables) or a directory. Default: env MLOPS_ARTIFACTS_URI, else `<home>/artifacts`.
    */
   artifacts?: string;
 }
 
-/** Open `<home>/mlops.db` and `<home>/artifacts/`, creating them when missing (unless `mustExist`). */
+/** The tracking store of `opts` (see OpenTrackingOptions.trackingUri); a home directory when no URI is set. */
+function trackingUriOf(opts: { trackingUri?: string } = {}): string | undefined {
+  return opts.trackingUri ?? (process.env.MLOPS_TRACKING_URI || undefined);
+}
+
+/**
+ * Whether a tracking store exists for `home` (read-only tools check this before opening): always true for a
+ * PostgreSQL store (its schema is created on first use), else whether the SQLite file exists.
+ */
+export function hasTrackingStore(home: string, opts: { trackingUri?: string } = {}): boolean {
+  const uri = trackingUriOf(opts);
+  if (uri !== undefined && isPostgresUri(uri)) return true;
+  return existsSync(
+    uri?.startsWith("sqlite:") ? resolve(uri.replace(/^sqlite:(\/\/)?/, "")) : join(home, "mlops.db"),
+  );
+}
+
+/**
+ * Open the tracking store (`<home>/mlops.db`, or the trackingUri / MLOPS_TRACKING_URI store) and the artifact
+ * store (`<home>/artifacts/` unless configured), creating them when missing (unless `mustExist`).
+ */
 export function openTracking(opts: OpenTrackingOptions = {}): Tracking {
   const home = resolveHome(opts.home);
-  if (opts.mustExist && !existsSync(join(home, "mlops.db"))) {
+  const uri = trackingUriOf(opts);
+  let store: TrackingStore;
+  if (uri !== undefined && isPostgresUri(uri)) store = PostgresStore.open(uri);
+  else if (uri !== undefined && !uri.startsWith("sqlite:")) {
     throw new TrackingError(
-      "NOT_FOUND",
-      `no tracking store at ${join(home, "mlops.db")} (use --home DIR or set MLOPS_HOME)`,
+      "INVALID",
+      `tracking store '${uri.startsWith("postgres") ? redactPostgresUri(uri) : uri}': expected postgres://… or sqlite:<file>`,
     );
+  } else {
+    const path = uri ? resolve(uri.replace(/^sqlite:(\/\/)?/, "")) : join(home, "mlops.db");
+    if (opts.mustExist && !existsSync(path)) {
+      throw new TrackingError(
+        "NOT_FOUND",
+        `no tracking store at ${path} (use --home DIR, set MLOPS_HOME or MLOPS_TRACKING_URI)`,
+      );
+    }
+    const sqlite = { busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous };
+    store = uri ? SqliteStore.open({ ...sqlite, path }) : SqliteStore.open({ ...sqlite, home });
   }
-  const store = SqliteStore.open({ ...opts, home });
   const artifacts = openArtifactStore(home, opts.artifacts ?? (process.env.MLOPS_ARTIFACTS_URI || undefined));
   const registry = new ModelRegistry(store, artifacts);
   return { home, store, artifacts, registry, close: () => store.close() };

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openTrackingStore, SqliteStore } from "../../src/tracking/store.ts";
+import { hasTrackingStore, openTracking } from "../../src/tracking/tracker.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
 import { tempHome } from "./helpers.ts";
 import { runStoreSuite } from "./store-suite.ts";
@@ -116,6 +117,39 @@ describe("SqliteStore specifics", () => {
     const b = await openTrackingStore(`sqlite:${join(h.dir, "x.db")}`);
     assert.equal(b.location, join(h.dir, "x.db"));
     await b.close();
-    await assert.rejects(() => openTrackingStore("postgres://u@host/db"), /not implemented/);
+    // postgres:// opens a PostgresStore lazily (no connection until first use)
+    const c = await openTrackingStore("postgres://u:pw@host.invalid/db");
+    assert.equal(c.kind, "postgres");
+    assert.equal(c.location, "postgres://u@host.invalid/db");
+    await c.close();
+  });
+
+  it("openTracking / hasTrackingStore honour trackingUri and MLOPS_TRACKING_URI", async () => {
+    const home = join(h.dir, "uri-opts");
+    assert.equal(hasTrackingStore(home), false);
+    assert.throws(
+      () => openTracking({ home, mustExist: true }),
+      (e: unknown) => e instanceof TrackingError && e.code === "NOT_FOUND",
+    );
+    const file = join(h.dir, "elsewhere.db");
+    const t = openTracking({ home, trackingUri: `sqlite:${file}` });
+    assert.equal(t.store.location, file);
+    await t.close();
+    assert.equal(hasTrackingStore(home, { trackingUri: `sqlite:${file}` }), true);
+    assert.equal(hasTrackingStore(home, { trackingUri: "postgres://u@h/db" }), true);
+    assert.throws(
+      () => openTracking({ home, trackingUri: "mysql://u:pw@h/db" }),
+      (e: unknown) => e instanceof TrackingError && e.code === "INVALID" && /mysql/.test(e.message),
+    );
+    const prev = process.env.MLOPS_TRACKING_URI;
+    process.env.MLOPS_TRACKING_URI = `sqlite:${file}`;
+    try {
+      const t2 = openTracking({ home, mustExist: true });
+      assert.equal(t2.store.location, file);
+      await t2.close();
+    } finally {
+      if (prev === undefined) delete process.env.MLOPS_TRACKING_URI;
+      else process.env.MLOPS_TRACKING_URI = prev;
+    }
   });
 });

@@ -29,7 +29,7 @@ import { renderDriftHtml } from "../../monitoring/report-html.ts";
 import { monitoringSettings } from "../../monitoring/settings.ts";
 import { retrainWithFeedback } from "../../pipeline/retrain.ts";
 import { registryReferenceProfile } from "../../serving/registry-source.ts";
-import { openTracking } from "../../tracking/index.ts";
+import { hasTrackingStore, openTracking } from "../../tracking/index.ts";
 import { CliError, EXIT, globalOptions, info, printJson, printTable, UsageError } from "../util.ts";
 import { loadConfigForCli } from "./config.ts";
 
@@ -271,7 +271,7 @@ export async function servedReference(
   const home = resolveHome(c);
   let version = versionOverride;
   if (version === undefined) {
-    if (!existsSync(join(home, "mlops.db"))) {
+    if (!hasTrackingStore(home)) {
       throw new UsageError(`no registry at ${home} (train a model first: mlops run)`);
     }
     const t = openTracking({ home, mustExist: true });
