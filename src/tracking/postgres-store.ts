@@ -589,7 +589,9 @@ export class PostgresStore extends AbstractTrackingStore {
         await this.q(
           c,
           `INSERT INTO metrics (run_id, key, value, step, timestamp)
-           SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[])`,
+           SELECT $1, u.k, u.v, u.s, u.t
+           FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS u(k, v, s, t, i)
+           ORDER BY u.i`,
           [
             runId,
             metrics.map((m) => m.key),
