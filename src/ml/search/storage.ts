@@ -7,9 +7,16 @@ import { writeFileAtomicSync } from "../../data/atomic.ts";
 import type { FrozenTrial } from "./trial.ts";
 
 export interface TrialStorage {
+  /** The finished trials (complete, pruned, failed). */
   loadTrials(): Promise<FrozenTrial[]> | FrozenTrial[];
-  /** Insert or replace the trial with this number. */
+  /** Insert or replace the trial with this number (a finished trial also ends any claim on it). */
   saveTrial(trial: FrozenTrial): Promise<void> | void;
+  /**
+   * Shared storages (several processes or machines working on one study) implement claims: atomically take
+   * trial `number` for `owner` for `leaseMs` — true when it is not finished and unclaimed, claimed by `owner`
+   * already, or its claim expired (its worker died). A study whose storage has `claim` runs in shared mode.
+   */
+  claim?(number: number, owner: string, leaseMs: number): Promise<boolean>;
 }
 
 const clone = <T>(x: T): T => structuredClone(x);

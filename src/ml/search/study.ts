@@ -5,7 +5,15 @@
  * numbered <= t − parallel (a snapshot taken when it starts; the scheduler starts trial t only once all of
  * those have finished). Sampling and pruning therefore do not depend on timing, and a resumed study (same
  * storage) re-creates exactly the trials a run without interruption would have made.
+ *
+ * Shared mode (the storage implements `claim`, e.g. the tracking store's trial table): several processes or
+ * machines optimise one study. Each claims a trial number before running it (with a lease it renews while the
+ * trial runs; a dead worker's trials are taken over when their lease expires) and starts trial t only once every
+ * trial numbered <= t − parallel is finished in the storage, whoever ran it. Trial t therefore sees the same
+ * history, and has the same params and value, whichever worker runs it: N workers produce exactly the trials one
+ * worker would (`parallel` must be the same for all of them; it is part of the study's identity).
  */
+import { randomUUID } from "node:crypto";
 import { deriveSeed, Rng } from "../../data/prng.ts";
 import { MLInputError, type Params } from "../types.ts";
 import type { Pruner } from "./pruner.ts";
@@ -33,6 +41,17 @@ export interface OptimizeOptions {
   catchErrors?: boolean;
   /** Do not start new trials after this many seconds. */
   timeoutSeconds?: number;
+  /**
+   * Shared mode: trials this worker runs at once (default `parallel`). `parallel` is then the study-wide window
+   * (at most `parallel` trials can run at once across all workers), so set it to the workers' total concurrency.
+   */
+  concurrency?: number;
+  /** Shared mode: this worker's claim owner id (default: a random id per optimize call). */
+  workerId?: string;
+  /** Shared mode: claim lease, renewed every third of it while the trial runs (default 300 s). */
+  leaseSeconds?: number;
+  /** Shared mode: how often to look for trials finished by other workers while waiting (default 500 ms). */
+  pollMs?: number;
 }
 
 export type Objective = (trial: Trial) => number | Promise<number>;
@@ -156,6 +175,23 @@ export class Study {
       opts.onTrial?.(frozen, this);
     };
 
+    if (this.storage.claim) {
+      await this.optimizeShared(
+        nTrials,
+        parallel,
+        deadline,
+        opts,
+        runOne,
+        running,
+        () => firstError,
+        (e) => {
+          firstError ??= e;
+        },
+      );
+      if (firstError !== null) throw firstError;
+      return;
+    }
+
     for (const t of pending) {
       if (firstError !== null || Date.now() > deadline) break;
       // wait for a free slot and for every trial numbered <= t - parallel to finish
@@ -178,6 +214,93 @@ export class Study {
     }
     await Promise.all(running.values());
     if (firstError !== null) throw firstError;
+  }
+
+  /** Trials finished in the storage (by any worker) that this study has not seen yet. */
+  private async refresh(): Promise<void> {
+    for (const t of await this.storage.loadTrials())
+      if (!this.finished.has(t.number)) this.finished.set(t.number, t);
+  }
+
+  /** The shared-mode scheduler (see the module comment). */
+  private async optimizeShared(
+    nTrials: number,
+    parallel: number,
+    deadline: number,
+    opts: OptimizeOptions,
+    runOne: (t: number) => Promise<void>,
+    running: Map<number, Promise<void>>,
+    failed: () => unknown,
+    fail: (e: unknown) => void,
+  ): Promise<void> {
+    const claim = this.storage.claim!.bind(this.storage);
+    const owner = opts.workerId ?? `worker-${randomUUID()}`;
+    const leaseMs = Math.max(1, (opts.leaseSeconds ?? 300) * 1000);
+    const pollMs = Math.max(1, opts.pollMs ?? 500);
+    const concurrency = opts.concurrency ?? parallel;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new MLInputError(`concurrency must be an integer >= 1, got ${concurrency}`);
+    if (typeof owner !== "string" || owner.length === 0 || owner.length > 200)
+      throw new MLInputError(`workerId must be 1-200 characters, got ${JSON.stringify(owner)}`);
+    const start = (t: number) => {
+      // renew the claim while the trial runs, so other workers do not take it over
+      const renew = setInterval(
+        () => void claim(t, owner, leaseMs).catch(() => {}),
+        Math.max(1, leaseMs / 3),
+      );
+      renew.unref?.();
+      const p = runOne(t).then(
+        () => {
+          clearInterval(renew);
+          running.delete(t);
+        },
+        (e) => {
+          clearInterval(renew);
+          running.delete(t);
+          fail(e);
+        },
+      );
+      running.set(t, p);
+    };
+    for (;;) {
+      if (failed() !== null) break;
+      await this.refresh();
+      let allDone = true;
+      let started = false;
+      let blocked = false;
+      for (let t = 0; t < nTrials; t++) {
+        if (this.finished.has(t)) continue;
+        allDone = false;
+        if (running.has(t)) continue;
+        if (running.size >= concurrency || Date.now() > deadline || failed() !== null) break;
+        // trial t may start only when every trial numbered <= t - parallel is finished (by anyone)
+        let ready = true;
+        for (let b = 0; b <= t - parallel; b++) {
+          if (!this.finished.has(b)) {
+            ready = false;
+            break;
+          }
+        }
+        if (!ready) {
+          blocked = true;
+          break; // later trials need a superset of these
+        }
+        if (await claim(t, owner, leaseMs)) {
+          start(t);
+          started = true;
+        }
+      }
+      if (allDone) break;
+      if (Date.now() > deadline && running.size === 0) break;
+      if (!started) {
+        // wait for one of ours to finish, or for other workers' progress
+        const tick = new Promise<void>((r) =>
+          setTimeout(r, blocked || running.size === 0 ? pollMs : pollMs * 4),
+        );
+        await Promise.race([tick, ...running.values()]);
+      }
+    }
+    await Promise.all(running.values());
   }
 }
 
