@@ -42,6 +42,8 @@ import {
   validateRunId,
   validateVersion,
   validateVersionStatus,
+  validateClaim,
+  claimable,
   VERSION_SELECT,
   type VersionRow,
   versionFromRow,
@@ -66,6 +68,7 @@ import {
   type SearchRunsQuery,
   type SetAliasInput,
   type TrialRecord,
+  type TrialState,
 } from "./types.ts";
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -185,6 +188,8 @@ CREATE TABLE trials (
   user_attrs   TEXT,
   payload      TEXT,
   updated_at   BIGINT NOT NULL,
+  owner        TEXT,
+  lease_until  BIGINT,
   PRIMARY KEY (study_name, number)
 );
 `,
@@ -1014,7 +1019,7 @@ export class PostgresStore extends AbstractTrackingStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (study_name, number) DO UPDATE SET state = excluded.state, value = excluded.value,
            params = excluded.params, intermediate = excluded.intermediate, user_attrs = excluded.user_attrs,
-           payload = excluded.payload, updated_at = excluded.updated_at`,
+           payload = excluded.payload, updated_at = excluded.updated_at, owner = NULL, lease_until = NULL`,
         [
           studyName,
           t.number,
@@ -1038,6 +1043,31 @@ export class PostgresStore extends AbstractTrackingStore {
       [studyName],
     );
     return rows.map(trialFromRow);
+  }
+  async claimTrial(studyName: string, number: number, owner: string, leaseMs: number): Promise<boolean> {
+    validateClaim(studyName, number, owner, leaseMs);
+    return this.tx(async (c) => {
+      const now = Date.now();
+      // create the claim row if absent, then decide on the locked row (concurrent claimers queue on the lock)
+      await this.q(
+        c,
+        `INSERT INTO trials (study_name, number, state, value, params, intermediate, updated_at, owner, lease_until)
+         VALUES ($1, $2, 'RUNNING', NULL, '{}', '[]', $3, NULL, NULL) ON CONFLICT DO NOTHING`,
+        [studyName, number, now],
+      );
+      const row = await this.one<{ state: TrialState; owner: string | null; lease_until: number | null }>(
+        c,
+        "SELECT state, owner, lease_until FROM trials WHERE study_name = $1 AND number = $2 FOR UPDATE",
+        [studyName, number],
+      );
+      if (!claimable(row, owner, now)) return false;
+      await this.q(
+        c,
+        "UPDATE trials SET owner = $3, lease_until = $4, updated_at = $5 WHERE study_name = $1 AND number = $2",
+        [studyName, number, owner, now + Math.ceil(leaseMs), now],
+      );
+      return true;
+    });
   }
 }
 

@@ -134,4 +134,10 @@ CREATE TABLE trials (
     name: "trials.payload: the complete trial document as saved by the search code",
     sql: `ALTER TABLE trials ADD COLUMN payload TEXT;`,
   },
+  {
+    version: 3,
+    name: "trials.owner / lease_until: claims of a study shared by several workers",
+    sql: `ALTER TABLE trials ADD COLUMN owner TEXT;
+ALTER TABLE trials ADD COLUMN lease_until INTEGER;`,
+  },
 ];

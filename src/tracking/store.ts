@@ -98,9 +98,16 @@ export interface TrackingStore {
   listAudit(name: string, alias?: string): Promise<AuditEntry[]>;
 
   // sweep trials
+  /** Insert or replace a trial; a finished trial also ends any claim on it. */
   saveTrial(studyName: string, trial: TrialRecord): Promise<void>;
-  /** Ascending by trial number. */
+  /** Ascending by trial number (claimed, unfinished trials are rows in state RUNNING). */
   loadTrials(studyName: string): Promise<TrialRecord[]>;
+  /**
+   * Claim trial `number` of a study shared by several workers, for `leaseMs` (see src/ml/search Study, shared
+   * mode): true when no row exists (a RUNNING row is created), the row is RUNNING and claimed by `owner` or its
+   * lease expired (the lease is renewed / taken over); false when it is finished or another worker's claim is live.
+   */
+  claimTrial(studyName: string, number: number, owner: string, leaseMs: number): Promise<boolean>;
 }
 
 /** Conveniences implemented once on top of the primitives. */
@@ -136,6 +143,7 @@ export abstract class AbstractTrackingStore implements TrackingStore {
   abstract listAudit(name: string, alias?: string): Promise<AuditEntry[]>;
   abstract saveTrial(studyName: string, trial: TrialRecord): Promise<void>;
   abstract loadTrials(studyName: string): Promise<TrialRecord[]>;
+  abstract claimTrial(studyName: string, number: number, owner: string, leaseMs: number): Promise<boolean>;
 
   logParam(runId: string, key: string, value: ParamValue): Promise<void> {
     return this.logBatch(runId, { params: { [key]: value } });
@@ -576,6 +584,31 @@ export function prepareTrial(
         ? null
         : jsonOrThrow(`study '${studyName}' trial ${trial.number} payload`, trial.payload),
   };
+}
+
+/** Validated arguments of claimTrial. */
+export function validateClaim(studyName: unknown, number: unknown, owner: unknown, leaseMs: unknown): void {
+  if (typeof studyName !== "string" || studyName.length === 0 || studyName.length > 250)
+    throw invalid(`invalid study name ${JSON.stringify(studyName)}`);
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 0)
+    throw invalid(`study '${studyName}': invalid trial number ${JSON.stringify(number)}`);
+  if (typeof owner !== "string" || owner.length === 0 || owner.length > 200)
+    throw invalid(`study '${studyName}' trial ${number}: invalid claim owner ${JSON.stringify(owner)}`);
+  if (typeof leaseMs !== "number" || !Number.isFinite(leaseMs) || leaseMs <= 0)
+    throw invalid(
+      `study '${studyName}' trial ${number}: lease must be > 0 ms, got ${JSON.stringify(leaseMs)}`,
+    );
+}
+
+/** Whether a stored trial row may be (re)claimed by `owner` at `now` (see TrackingStore.claimTrial). */
+export function claimable(
+  row: { state: TrialState; owner: string | null; lease_until: number | null } | undefined,
+  owner: string,
+  now: number,
+): boolean {
+  if (!row) return true;
+  if (row.state !== "RUNNING") return false;
+  return row.owner === null || row.owner === owner || (row.lease_until ?? 0) < now;
 }
 
 export function trialFromRow(r: TrialRow): TrialRecord {
@@ -1193,7 +1226,7 @@ export class SqliteStore extends AbstractTrackingStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (study_name, number) DO UPDATE SET state = excluded.state, value = excluded.value,
              params = excluded.params, intermediate = excluded.intermediate, user_attrs = excluded.user_attrs,
-             payload = excluded.payload, updated_at = excluded.updated_at`,
+             payload = excluded.payload, updated_at = excluded.updated_at, owner = NULL, lease_until = NULL`,
         )
         .run(
           studyName,
@@ -1216,6 +1249,28 @@ export class SqliteStore extends AbstractTrackingStore {
       )
       .all(studyName) as TrialRow[];
     return rows.map(trialFromRow);
+  }
+
+  async claimTrial(studyName: string, number: number, owner: string, leaseMs: number): Promise<boolean> {
+    validateClaim(studyName, number, owner, leaseMs);
+    return this.write(() => {
+      const now = Date.now();
+      const row = this.db
+        .prepare("SELECT state, owner, lease_until FROM trials WHERE study_name = ? AND number = ?")
+        .get(studyName, number) as
+        | { state: TrialState; owner: string | null; lease_until: number | null }
+        | undefined;
+      if (!claimable(row, owner, now)) return false;
+      this.db
+        .prepare(
+          `INSERT INTO trials (study_name, number, state, value, params, intermediate, updated_at, owner, lease_until)
+           VALUES (?, ?, 'RUNNING', NULL, '{}', '[]', ?, ?, ?)
+           ON CONFLICT (study_name, number) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until,
+             updated_at = excluded.updated_at`,
+        )
+        .run(studyName, number, now, owner, now + Math.ceil(leaseMs));
+      return true;
+    });
   }
 }
 

@@ -4,7 +4,8 @@
  *
  * - `searchTrialStorage(store, study)` implements src/ml/search's `TrialStorage` (FrozenTrial in, the same
  *   FrozenTrial out): the queryable columns (number, state, value, params, intermediate values) are filled
- *   and the complete trial is kept in `payload`.
+ *   and the complete trial is kept in `payload`. It implements `claim`, so a study on it runs in shared mode:
+ *   several processes (or machines, on a PostgreSQL store) can work on one study at once.
  * - `trialStorage(store, study)` is the plain adapter over `TrialRecord`.
  */
 import type { TrialStorage as SearchTrialStorage } from "../ml/search/storage.ts";
@@ -35,7 +36,8 @@ const TO_STORE: Record<FrozenTrial["state"], TrialState> = {
 export function searchTrialStorage(store: TrackingStore, studyName: string): SearchTrialStorage {
   return {
     async loadTrials(): Promise<FrozenTrial[]> {
-      const rows = await store.loadTrials(studyName);
+      // RUNNING rows are claims of a shared study, not finished trials
+      const rows = (await store.loadTrials(studyName)).filter((r) => r.state !== "RUNNING");
       return rows.map((r) => {
         if (r.payload === undefined || r.payload === null || typeof r.payload !== "object") {
           throw new TrackingError(
@@ -46,6 +48,7 @@ export function searchTrialStorage(store: TrackingStore, studyName: string): Sea
         return r.payload as FrozenTrial;
       });
     },
+    claim: (number, owner, leaseMs) => store.claimTrial(studyName, number, owner, leaseMs),
     async saveTrial(trial: FrozenTrial): Promise<void> {
       const state = TO_STORE[trial.state];
       if (!state) {

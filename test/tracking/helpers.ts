@@ -23,3 +23,46 @@ export function collector(): { stream: Writable; text: () => string } {
 
 export const SHA_A = "a".repeat(64);
 export const SHA_B = "b".repeat(64);
+
+/**
+ * Two workers, each with its own store connection, optimise one shared study (search trial storage with claims)
+ * concurrently; returns both the shared trials and those of one worker alone on an in-memory storage, for the
+ * caller to compare (they must be equal: see Study's shared mode).
+ */
+export async function sharedSweepVersusAlone(
+  a: import("../../src/tracking/store.ts").TrackingStore,
+  b: import("../../src/tracking/store.ts").TrackingStore,
+  study: string,
+): Promise<{ shared: unknown[]; alone: unknown[]; owners: Set<string> }> {
+  const { Study, TPESampler } = await import("../../src/ml/search/index.ts");
+  const { searchTrialStorage } = await import("../../src/tracking/trials.ts");
+  const objective = async (t: import("../../src/ml/search/index.ts").Trial) => {
+    const x = t.suggestFloat("x", -3, 3);
+    const k = t.suggestInt("k", 1, 5);
+    await new Promise((r) => setTimeout(r, (t.number * 37) % 11));
+    return (x - 1) ** 2 + k;
+  };
+  const sampler = () => new TPESampler({ seed: 5, nStartupTrials: 3 });
+  const opts = { nTrials: 12, parallel: 4, concurrency: 2, pollMs: 5 };
+  const alone = await Study.create({ sampler: sampler() });
+  await alone.optimize(objective, opts);
+  const owners = new Set<string>();
+  const workers = await Promise.all(
+    [a, b].map((s) => Study.create({ sampler: sampler(), storage: searchTrialStorage(s, study) })),
+  );
+  await Promise.all(
+    workers.map((w, i) =>
+      w.optimize(objective, {
+        ...opts,
+        workerId: `w${i}`,
+        onTrial: () => {
+          owners.add(`w${i}`);
+        },
+      }),
+    ),
+  );
+  const strip = (ts: { number: number; state: string; params: unknown; value: number | null }[]) =>
+    ts.map((t) => [t.number, t.state, t.params, t.value]);
+  const stored = await searchTrialStorage(a, study).loadTrials();
+  return { shared: strip(stored), alone: strip(alone.trials), owners };
+}

@@ -17,7 +17,7 @@ import { openTracking } from "../../src/tracking/tracker.ts";
 import { searchTrialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { SHA_A, SHA_B, tempHome } from "./helpers.ts";
+import { SHA_A, SHA_B, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
 import { runStoreSuite } from "./store-suite.ts";
 
 const server = await startPostgres();
@@ -257,6 +257,20 @@ if ("skip" in server) {
       } finally {
         await t.close();
         h.cleanup();
+      }
+    });
+
+    it("two stores (two machines' connections) share one sweep and store exactly the trials of one worker", async () => {
+      const url = await server.createDatabase("sharedsweep");
+      const a = PostgresStore.open(url);
+      const b = PostgresStore.open(url);
+      try {
+        const r = await sharedSweepVersusAlone(a, b, "shared");
+        assert.deepEqual(r.shared, r.alone);
+        assert.equal(r.owners.size, 2, "both workers ran trials");
+      } finally {
+        await a.close();
+        await b.close();
       }
     });
 

@@ -290,5 +290,41 @@ export function runStoreSuite(f: StoreFactory): void {
         await assert.rejects(() => s.saveTrial("s", { ...t0, state: "DONE" as "COMPLETE" }), code("INVALID"));
         await assert.rejects(() => s.saveTrial("s", { ...t0, number: -1 }), code("INVALID"));
       }));
+
+    it("claims trials of a shared study: one live owner, renewals, takeover after the lease, none once finished", () =>
+      withStore(f, async (s) => {
+        assert.equal(await s.claimTrial("shared", 0, "a", 60_000), true);
+        assert.equal(await s.claimTrial("shared", 0, "a", 60_000), true, "the owner renews its claim");
+        assert.equal(await s.claimTrial("shared", 0, "b", 60_000), false, "another owner's live claim");
+        const rows = await s.loadTrials("shared");
+        assert.deepEqual(
+          rows.map((r) => [r.number, r.state]),
+          [[0, "RUNNING"]],
+        );
+        await s.saveTrial("shared", {
+          number: 0,
+          params: { x: 1 },
+          state: "COMPLETE",
+          value: 2,
+          intermediateValues: {},
+        });
+        assert.equal(
+          await s.claimTrial("shared", 0, "a", 60_000),
+          false,
+          "a finished trial cannot be claimed",
+        );
+        assert.equal((await s.loadTrials("shared"))[0].state, "COMPLETE");
+        // a dead worker's claim: taken over once its lease has expired
+        assert.equal(await s.claimTrial("shared", 1, "dead", 1), true);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await s.claimTrial("shared", 1, "b", 60_000), true);
+        assert.equal(await s.claimTrial("shared", 1, "dead", 60_000), false);
+        // concurrent claimers of one trial: exactly one wins
+        const wins = await Promise.all(["p", "q", "r", "t"].map((o) => s.claimTrial("shared", 2, o, 60_000)));
+        assert.equal(wins.filter(Boolean).length, 1);
+        await assert.rejects(() => s.claimTrial("shared", -1, "a", 1000), code("INVALID"));
+        await assert.rejects(() => s.claimTrial("shared", 3, "", 1000), code("INVALID"));
+        await assert.rejects(() => s.claimTrial("shared", 3, "a", 0), code("INVALID"));
+      }));
   });
 }

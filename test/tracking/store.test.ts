@@ -30,13 +30,13 @@ describe("SqliteStore specifics", () => {
   it("applies migrations once; reopening is idempotent and keeps data", async () => {
     const home = join(h.dir, "mig");
     const s1 = SqliteStore.open({ home });
-    assert.deepEqual(s1.schemaVersions(), [1, 2]);
+    assert.deepEqual(s1.schemaVersions(), [1, 2, 3]);
     const r = await s1.createRun({ experiment: "e", name: "keep" });
     await s1.close();
     const s2 = SqliteStore.open({ home });
-    assert.deepEqual(s2.schemaVersions(), [1, 2]);
+    assert.deepEqual(s2.schemaVersions(), [1, 2, 3]);
     const rows = s2.db.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get() as { n: number };
-    assert.equal(rows.n, 2);
+    assert.equal(rows.n, 3);
     assert.equal((await s2.getRun(r.runId)).name, "keep");
     await s2.close();
   });

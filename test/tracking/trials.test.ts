@@ -8,7 +8,7 @@ import { SQLITE_MIGRATIONS } from "../../src/tracking/sqlite-migrations.ts";
 import { SqliteStore } from "../../src/tracking/store.ts";
 import { searchTrialStorage, trialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
-import { tempHome } from "./helpers.ts";
+import { sharedSweepVersusAlone, tempHome } from "./helpers.ts";
 
 const objective = (t: {
   suggestFloat(n: string, lo: number, hi: number): number;
@@ -22,6 +22,20 @@ const objective = (t: {
 describe("trial storage on SQLite", () => {
   const h = tempHome();
   after(h.cleanup);
+
+  it("two connections share one sweep (claims) and store exactly the trials of one worker alone", async () => {
+    const path = join(h.dir, "shared.db");
+    const a = SqliteStore.open({ path });
+    const b = SqliteStore.open({ path });
+    try {
+      const r = await sharedSweepVersusAlone(a, b, "shared");
+      assert.deepEqual(r.shared, r.alone);
+      assert.equal(r.owners.size, 2, "both workers ran trials");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 
   it("a sweep interrupted after 4 trials resumes to the same 10 trials as an uninterrupted one", async () => {
     const s = SqliteStore.open({ home: join(h.dir, "sweep") });
