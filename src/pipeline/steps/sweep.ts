@@ -6,7 +6,8 @@
  * The grid winner's parameters are enqueued as trial 0, so the sweep never returns something worse than
  * step 05 found (on the sweep's own objective).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { canonicalJson } from "../../config/load.ts";
 import { deriveSeed } from "../../data/prng.ts";
 import { CvRunner } from "../../ml/search/cv_objective.ts";
@@ -98,6 +99,8 @@ export const sweepStep: PipelineStep<SweepOutput> = {
           ei: cfg.n_ei_candidates,
           pruner: cfg.pruner,
           warm: cfg.pruner_warmup_folds,
+          // trial t sees the trials numbered <= t - parallel: the window is part of the study's identity
+          parallel: cfg.parallel,
           train: split.trainHash,
           features: feats.options,
           fixed,
@@ -133,6 +136,7 @@ export const sweepStep: PipelineStep<SweepOutput> = {
     const pool = await env.pool();
     const runner = await CvRunner.create(fam.scaled ? feats.Xscaled : feats.Xraw, y, { cv: folds, pool });
     const bar = progress(`sweep ${famName}`, nTrials);
+    let ranHere = 0;
     bar.update(Math.min(resumedTrials, nTrials));
     try {
       await study.optimize(
@@ -144,8 +148,15 @@ export const sweepStep: PipelineStep<SweepOutput> = {
         {
           nTrials,
           parallel: cfg.parallel,
+          // the study is shared through the tracking store: other `mlops run` processes (or machines, on a
+          // PostgreSQL store) with the same config and data join it and claim trials; a dead worker's
+          // claims are taken over after the lease
+          concurrency: cfg.concurrency ?? cfg.parallel,
+          leaseSeconds: cfg.lease_seconds,
+          workerId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
           timeoutSeconds: cfg.timeout_seconds ?? undefined,
           onTrial: (t: FrozenTrial, s: Study) => {
+            ranHere++;
             const best = s.bestValue;
             bar.tick(1, `best ${cfg.objective} ${best === null ? "-" : best.toFixed(3)}`);
             void run.logMetric("trial_value", t.value ?? Number.NaN, t.number).catch(() => {});
@@ -181,7 +192,8 @@ export const sweepStep: PipelineStep<SweepOutput> = {
     });
     await run.logJson("sweep_trials.json", trials);
     log(
-      `sweep ${famName}: best CV ${cfg.objective} ${(best.value as number).toFixed(3)} (trial ${best.number} of ${trials.length})`,
+      `sweep ${famName}: best CV ${cfg.objective} ${(best.value as number).toFixed(3)} (trial ${best.number} of ${trials.length}; ` +
+        `${ranHere} run by this process, ${resumedTrials} stored before it started)`,
     );
     return {
       family: famName,
