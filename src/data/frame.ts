@@ -61,20 +61,41 @@ export function categoricalFromStrings(
 export class Frame {
   readonly nRows: number;
   readonly columns: readonly Column[];
-  private readonly byName: Map<string, Column>;
+  /** column name → position in `columns` (read-only: frames with the same column names may share one) */
+  private readonly index: ReadonlyMap<string, number>;
 
-  constructor(columns: readonly Column[], nRows?: number) {
+  /**
+   * `nameIndex` (optional) maps each column's name to its position, e.g. `Frame.nameIndex(names)` computed once for
+   * a fixed column set, so that building many frames does not build a Map each time; it is checked, and ignored
+   * (the frame builds its own) when it does not match `columns` exactly.
+   */
+  constructor(columns: readonly Column[], nRows?: number, nameIndex?: ReadonlyMap<string, number>) {
     const n = nRows ?? (columns.length > 0 ? columnLength(columns[0]) : 0);
-    const byName = new Map<string, Column>();
-    for (const c of columns) {
-      if (byName.has(c.name)) throw new Error(`Frame: duplicate column name '${c.name}'`);
+    // a matching shared index already proves the names distinct; otherwise build one (same checks, same order)
+    const own =
+      nameIndex !== undefined && indexMatches(nameIndex, columns) ? null : new Map<string, number>();
+    for (let j = 0; j < columns.length; j++) {
+      const c = columns[j];
+      if (own) {
+        if (own.has(c.name)) throw new Error(`Frame: duplicate column name '${c.name}'`);
+        own.set(c.name, j);
+      }
       if (columnLength(c) !== n)
         throw new Error(`Frame: column '${c.name}' has ${columnLength(c)} rows, expected ${n}`);
-      byName.set(c.name, c);
     }
     this.nRows = n;
     this.columns = columns;
-    this.byName = byName;
+    this.index = own ?? (nameIndex as ReadonlyMap<string, number>);
+  }
+
+  /** Name → position map for columns with these names, in this order (shareable by frames with the same names). */
+  static nameIndex(names: readonly string[]): Map<string, number> {
+    const index = new Map<string, number>();
+    for (let j = 0; j < names.length; j++) {
+      if (index.has(names[j])) throw new Error(`Frame: duplicate column name '${names[j]}'`);
+      index.set(names[j], j);
+    }
+    return index;
   }
 
   get names(): string[] {
@@ -82,13 +103,13 @@ export class Frame {
   }
 
   has(name: string): boolean {
-    return this.byName.has(name);
+    return this.index.has(name);
   }
 
   col(name: string): Column {
-    const c = this.byName.get(name);
-    if (!c) throw new Error(`Frame: no column '${name}' (columns: ${this.names.join(", ")})`);
-    return c;
+    const j = this.index.get(name);
+    if (j === undefined) throw new Error(`Frame: no column '${name}' (columns: ${this.names.join(", ")})`);
+    return this.columns[j];
   }
 
   numeric(name: string): Float64Array {
@@ -115,7 +136,7 @@ export class Frame {
       for (let k = 0; k < idx.length; k++) out[k] = c.codes[idx[k]];
       return categoricalColumn(c.name, out, c.levels);
     });
-    return new Frame(cols, idx.length);
+    return new Frame(cols, idx.length, this.index);
   }
 
   /** Contiguous row range [start, end). */
@@ -128,7 +149,7 @@ export class Frame {
           ? numericColumn(c.name, c.values.slice(s, e))
           : categoricalColumn(c.name, c.codes.slice(s, e), c.levels),
     );
-    return new Frame(cols, Math.max(0, e - s));
+    return new Frame(cols, Math.max(0, e - s), this.index);
   }
 
   select(names: readonly string[]): Frame {
@@ -209,6 +230,13 @@ export class Frame {
     });
     return new Frame(cols, records.length);
   }
+}
+
+/** Whether `index` maps exactly the names of `columns` to their positions. */
+function indexMatches(index: ReadonlyMap<string, number>, columns: readonly Column[]): boolean {
+  if (index.size !== columns.length) return false;
+  for (let j = 0; j < columns.length; j++) if (index.get(columns[j].name) !== j) return false;
+  return true;
 }
 
 export function columnLength(c: Column): number {

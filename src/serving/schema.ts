@@ -284,7 +284,7 @@ export function buildFrame(cols: readonly InputColumn[], view: BatchView): Build
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, frame: new Frame(out, n) };
+  return { ok: true, frame: new Frame(out, n, namesOf(cols).frameIndex ?? undefined) };
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -296,13 +296,21 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * (returned in `rowErrors`); their cells read as missing, which is reported separately only if the row is an
  * object. `rejectExtra` reports unknown keys (extra_forbidden).
  */
-/** Column names of a column set, and their Set, computed once per column set. */
-const NAMES_OF = new WeakMap<readonly InputColumn[], { names: string[]; known: Set<string> }>();
-function namesOf(cols: readonly InputColumn[]): { names: string[]; known: Set<string> } {
+interface ColumnSetNames {
+  names: string[];
+  known: Set<string>;
+  /** name → position for the Frames built from this column set (null if names repeat: Frame reports that) */
+  frameIndex: Map<string, number> | null;
+}
+
+/** Column names of a column set, their Set and the Frames' name index, computed once per column set. */
+const NAMES_OF = new WeakMap<readonly InputColumn[], ColumnSetNames>();
+function namesOf(cols: readonly InputColumn[]): ColumnSetNames {
   let e = NAMES_OF.get(cols);
   if (!e) {
     const names = cols.map((c) => c.name);
-    e = { names, known: new Set(names) };
+    const known = new Set(names);
+    e = { names, known, frameIndex: known.size === names.length ? Frame.nameIndex(names) : null };
     NAMES_OF.set(cols, e);
   }
   return e;
