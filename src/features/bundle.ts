@@ -61,6 +61,9 @@ export function inverseTarget(y: Float64Array, t: TargetTransform): Float64Array
 }
 
 export class ModelBundle {
+  /** targetFloor() for the contract it was computed from */
+  private floorOf: { contract: DatasetContract; floor: number } | null = null;
+
   constructor(
     readonly pipeline: FeaturePipeline,
     readonly model: Regressor,
@@ -90,13 +93,24 @@ export class ModelBundle {
       return { predictions, lower: predictions.slice(), upper: predictions.slice(), level: 0 };
     }
     const { lower, upper } = predictInterval(predictions, this.interval);
-    const tspec = this.contract.columns.find((c) => c.name === this.contract.target);
-    const floor =
-      tspec && tspec.type !== "categorical" && tspec.min !== undefined ? tspec.min : Number.NEGATIVE_INFINITY;
+    const floor = this.targetFloor();
     for (let i = 0; i < lower.length; i++) if (lower[i] < floor) lower[i] = floor;
     return { predictions, lower, upper, level: this.interval.level };
   }
 
+  /** The contract's minimum of the target (−∞ if none): interval lower bounds are clipped to it. */
+  private targetFloor(): number {
+    const contract = this.contract;
+    if (this.floorOf?.contract !== contract) {
+      const tspec = contract.columns.find((c) => c.name === contract.target);
+      const floor =
+        tspec && tspec.type !== "categorical" && tspec.min !== undefined
+          ? tspec.min
+          : Number.NEGATIVE_INFINITY;
+      this.floorOf = { contract, floor };
+    }
+    return this.floorOf.floor;
+  }
   toState(): ModelState {
     const parts: Record<string, BundlePart> = {
       pipeline: this.pipeline.toState(),

@@ -10,7 +10,8 @@
 import { IterativeImputer, KNNImputer, SimpleImputer } from "../ml/impute.ts";
 import { StandardScaler } from "../ml/preprocessing.ts";
 import { type BundlePart, packBundle, unpackBundle } from "../ml/codec.ts";
-import type { Matrix, ModelState } from "../ml/types.ts";
+import { checkFeatures } from "../ml/linalg.ts";
+import { type Matrix, type ModelState, matrix } from "../ml/types.ts";
 
 export const IMPUTE_STRATEGIES = ["median", "mean", "knn", "iterative"] as const;
 export type ImputeStrategy = (typeof IMPUTE_STRATEGIES)[number];
@@ -20,6 +21,14 @@ export interface ImputerOptions {
   knnK?: number;
   iterativeMaxIter?: number;
   seed?: number;
+}
+
+/** Non-empty with every cell finite: no NaN (missing) to impute, nothing the imputers reject. */
+function isComplete(X: Matrix): boolean {
+  if (X.rows === 0 || X.cols === 0) return false;
+  const d = X.data;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  return true;
 }
 
 export class NumericImputer {
@@ -68,6 +77,15 @@ export class NumericImputer {
         break;
       case "knn": {
         const scaler = this.need(this.scaler);
+        if (scaler.mean_ && isComplete(X)) {
+          // Nothing to impute (a typical serving row): the general path below would return X's values bit for bit
+          // (every observed cell is copied back), so skip the scale → KNN → inverse-scale round trip. The same
+          // shape checks run first, so a mismatched input gets the same error.
+          checkFeatures(scaler.kind, X, scaler.mean_.length, scaler.featureNames_);
+          const knn = this.need(this.knn);
+          checkFeatures(knn.kind, X, knn.nFeaturesIn_, knn.featureNames_);
+          return matrix(X.rows, X.cols, X.data.slice(), X.featureNames);
+        }
         const imputed = scaler.inverseTransform(this.need(this.knn).transform(scaler.transform(X)));
         // inverse scaling can perturb observed values in the last ulp: keep observed cells bit-exact
         const d = imputed.data as Float64Array;

@@ -61,8 +61,20 @@ export function canonicalCategory(spec: ColumnSpec, value: string): string | nul
   return null;
 }
 
+/** One-hot output column per category code of a column's levels (see FeaturePipeline.oneHotSlots). */
+interface OneHotSlots {
+  /** the levels these slots were computed for (a copy, to detect a changed array) */
+  levels: string[];
+  /** slots[code + 1] = encoder output column of that code's filled, canonical category; -1 = all zeros */
+  slots: Int32Array;
+  /** the encoder's number of output columns */
+  width: number;
+}
+
 export class FeaturePipeline {
   readonly inputs: InputColumns;
+  /** every input column, numeric then categorical (checked on each transform) */
+  private readonly inputNames: readonly string[];
   featureNames: string[] = [];
   private imputer: NumericImputer | null = null;
   private ratioFill: Float64Array = new Float64Array(0);
@@ -72,12 +84,17 @@ export class FeaturePipeline {
   private scaler: StandardScaler | null = null;
   private neighbors: GeoNeighborIndex | null = null;
   private fitted = false;
+  /** ratio numerator/denominator positions among the numeric inputs, for the `ratioSpecs` array they came from */
+  private ratioIdx: { specs: DatasetContract["ratios"]; cols: Int32Array } | null = null;
+  /** per categorical input k: one-hot slots by the levels array of the transformed column (see oneHotSlots) */
+  private slotCache: WeakMap<readonly string[], OneHotSlots>[] = [];
 
   constructor(
     readonly contract: DatasetContract,
     readonly options: FeatureOptions,
   ) {
     this.inputs = inputColumns(contract);
+    this.inputNames = [...this.inputs.numeric, ...this.inputs.categorical];
     if (options.geo && !contract.geo)
       throw new Error(`features.geo is enabled but dataset '${contract.name}' declares no geo columns`);
   }
@@ -97,6 +114,7 @@ export class FeaturePipeline {
    */
   fitTransform(frame: Frame, y?: Float64Array): Matrix {
     this.checkColumns(frame);
+    this.slotCache = [];
     const num = frame.toMatrix(this.inputs.numeric);
     this.imputer = new NumericImputer(this.options.imputer).fit(num);
     const imputed = this.imputer.transform(num);
@@ -167,25 +185,46 @@ export class FeaturePipeline {
     if (!this.fitted || !this.imputer) throw new Error("FeaturePipeline is not fitted");
     this.checkColumns(frame);
     const imputed = this.imputer.transform(frame.toMatrix(this.inputs.numeric));
-    const out = this.assemble(frame, imputed, this.rawRatios(imputed));
+    this.ratioColumns(); // (its errors come before assemble's, as when the ratios were computed here)
+    const out = this.assemble(frame, imputed, null);
     return this.scaler ? this.scaler.transform(out) : out;
   }
 
   private checkColumns(frame: Frame): void {
-    const missing = [...this.inputs.numeric, ...this.inputs.categorical].filter((c) => !frame.has(c));
-    if (missing.length) throw new Error(`FeaturePipeline: input is missing column(s) ${missing.join(", ")}`);
+    const names = this.inputNames;
+    for (let j = 0; j < names.length; j++) {
+      if (frame.has(names[j])) continue;
+      const missing = names.filter((c) => !frame.has(c));
+      throw new Error(`FeaturePipeline: input is missing column(s) ${missing.join(", ")}`);
+    }
   }
 
-  private rawRatios(imputed: Matrix): Float64Array[] {
+  /** [numerator, denominator] positions among the numeric inputs of each ratio spec, computed once. */
+  private ratioColumns(): Int32Array {
+    const source = this.options.ratios ? this.contract.ratios : undefined;
+    const hit = this.ratioIdx;
+    if (hit && hit.specs === source && hit.cols.length === 2 * (source?.length ?? 0)) return hit.cols;
+    const specs = this.ratioSpecs;
     const idx = (name: string) => {
       const j = this.inputs.numeric.indexOf(name);
       if (j < 0) throw new Error(`ratio feature refers to unknown numeric column '${name}'`);
       return j;
     };
+    const cols = new Int32Array(2 * specs.length);
+    specs.forEach((r, k) => {
+      cols[2 * k] = idx(r.numerator);
+      cols[2 * k + 1] = idx(r.denominator);
+    });
+    this.ratioIdx = { specs: source, cols };
+    return cols;
+  }
+
+  private rawRatios(imputed: Matrix): Float64Array[] {
+    const cols = this.ratioColumns();
     const m = imputed.cols;
-    return this.ratioSpecs.map((r) => {
-      const a = idx(r.numerator),
-        b = idx(r.denominator);
+    return this.ratioSpecs.map((_, k) => {
+      const a = cols[2 * k],
+        b = cols[2 * k + 1];
       const out = new Float64Array(imputed.rows);
       for (let i = 0; i < imputed.rows; i++) {
         const den = imputed.data[i * m + b];
@@ -228,15 +267,47 @@ export class FeaturePipeline {
   }
 
   /**
+   * For categorical input k and a column with these levels: slots[code + 1] = the output column of encoders[k] that
+   * `filledCategories` + `encoders[k].transform` set to 1 for that code (code -1 = missing), -1 for none. Computed
+   * once per levels array (a request's frame reuses the contract's), so one-hot encoding a row is a table lookup
+   * rather than building canonical strings; recomputed if the levels array changed since.
+   */
+  private oneHotSlots(k: number, levels: readonly string[]): OneHotSlots {
+    let cache = this.slotCache[k];
+    if (!cache) {
+      cache = new WeakMap();
+      this.slotCache[k] = cache;
+    }
+    const hit = cache.get(levels);
+    if (hit && sameStrings(hit.levels, levels)) return hit;
+    const enc = this.encoders[k];
+    const name = this.inputs.categorical[k];
+    const spec = this.contract.columns.find((c) => c.name === name)!;
+    const fill = this.catFill[k];
+    const slots = new Int32Array(levels.length + 1);
+    slots[0] = enc.categoryIndex(fill);
+    for (let c = 0; c < levels.length; c++)
+      slots[c + 1] = enc.categoryIndex(canonicalCategory(spec, levels[c]) ?? fill);
+    const entry = { levels: levels.slice(), slots, width: enc.getFeatureNamesOut().length };
+    cache.set(levels, entry);
+    return entry;
+  }
+
+  /**
    * Output columns in order: numeric inputs, ratios, one-hot blocks, geo cluster + RBF similarities, spatial lag.
    * Each block is written straight into the row-major output (one pass per block, no per-cell callbacks): serving
    * runs this for every request.
    */
-  private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[], training = false): Matrix {
+  private assemble(frame: Frame, imputed: Matrix, ratios: Float64Array[] | null, training = false): Matrix {
     const n = frame.nRows;
-    const oneHots = this.encoders.map((enc, k) =>
-      enc.transform(this.filledCategories(frame, this.inputs.categorical[k], k)),
-    );
+    // per encoder: its transform output, or (handle_unknown 'ignore', always so when fitted here) the column's
+    // codes and their one-hot slots, written below without building strings
+    const oneHots = this.encoders.map((enc, k) => {
+      const name = this.inputs.categorical[k];
+      if (!enc.ignoresUnknown) return enc.transform(this.filledCategories(frame, name, k));
+      const col = frame.categorical(name);
+      return { codes: col.codes, ...this.oneHotSlots(k, col.levels) };
+    });
     let names = this.featureNames;
     if (!this.fitted || training || names.length === 0) {
       names = [...this.inputs.numeric, ...this.ratioSpecs.map((r) => r.name)];
@@ -253,16 +324,39 @@ export class FeaturePipeline {
     const src = imputed.data;
     for (let i = 0; i < n; i++) for (let j = 0; j < nn; j++) data[i * m + j] = src[i * nn + j];
     let off = nn;
-    // ratios (non-finite → the training median)
-    for (let j = 0; j < ratios.length; j++, off++) {
-      const r = ratios[j];
-      const fill = this.ratioFill[j];
-      for (let i = 0; i < n; i++) {
-        const v = r[i];
-        data[i * m + off] = Number.isFinite(v) ? v : fill;
+    // ratios (non-finite → the training median); without precomputed ratios, computed here as rawRatios does
+    if (ratios) {
+      for (let j = 0; j < ratios.length; j++, off++) {
+        const r = ratios[j];
+        const fill = this.ratioFill[j];
+        for (let i = 0; i < n; i++) {
+          const v = r[i];
+          data[i * m + off] = Number.isFinite(v) ? v : fill;
+        }
+      }
+    } else {
+      const rc = this.ratioColumns();
+      for (let j = 0; j < rc.length >> 1; j++, off++) {
+        const a = rc[2 * j],
+          b = rc[2 * j + 1];
+        const fill = this.ratioFill[j];
+        for (let i = 0; i < n; i++) {
+          const den = src[i * nn + b];
+          const v = den !== 0 ? src[i * nn + a] / den : Number.NaN;
+          data[i * m + off] = Number.isFinite(v) ? v : fill;
+        }
       }
     }
     for (const oh of oneHots) {
+      if ("slots" in oh) {
+        const { codes, slots, width } = oh;
+        for (let i = 0; i < n; i++) {
+          const j = slots[codes[i] + 1] ?? slots[0]; // a code outside the levels reads as missing, as in categoryStrings
+          if (j >= 0) data[i * m + off + j] = 1;
+        }
+        off += width;
+        continue;
+      }
       const w = oh.cols;
       const od = oh.data;
       for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * m + off + j] = od[i * w + j];
@@ -364,6 +458,12 @@ export class FeaturePipeline {
     fp.fitted = true;
     return fp;
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function median(v: Float64Array): number {

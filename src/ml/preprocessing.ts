@@ -189,6 +189,8 @@ export class OneHotEncoder {
   categories_: string[] | null = null;
   column_ = "x0";
   private index = new Map<string, number>();
+  /** `<column>_<category>` per category, for `categories_`/`column_` as they were when built (outputs share it). */
+  private namesOut: { cats: readonly string[]; column: string; names: readonly string[] } | null = null;
 
   constructor(params: { handle_unknown?: "error" | "ignore" } = {}) {
     this.params = resolveParams(this.kind, OHE_SPECS, params);
@@ -226,8 +228,29 @@ export class OneHotEncoder {
   }
 
   getFeatureNamesOut(): string[] {
+    return this.featureNamesOut().slice();
+  }
+
+  /** The output names, built once rather than per transform (rebuilt if `categories_` or `column_` was replaced). */
+  private featureNamesOut(): readonly string[] {
+    const cats = this.categories_;
+    if (!cats) throw notFitted(this.kind);
+    const cached = this.namesOut;
+    if (cached && cached.cats === cats && cached.column === this.column_) return cached.names;
+    const names = cats.map((c) => `${this.column_}_${c}`);
+    this.namesOut = { cats, column: this.column_, names };
+    return names;
+  }
+
+  /** Whether unknown values encode as all zeros (`handle_unknown: 'ignore'`) rather than throw. */
+  get ignoresUnknown(): boolean {
+    return this.params.handle_unknown === "ignore";
+  }
+
+  /** Output column of a fitted category, -1 for a value not seen by fit. */
+  categoryIndex(value: string): number {
     if (!this.categories_) throw notFitted(this.kind);
-    return this.categories_.map((c) => `${this.column_}_${c}`);
+    return this.index.get(value) ?? -1;
   }
 
   /** Encode values as an n × n_categories 0/1 Matrix (with feature names). */
@@ -248,7 +271,7 @@ export class OneHotEncoder {
       }
       out[i * k + idx] = 1;
     }
-    return matrix(n, k, out, this.getFeatureNamesOut());
+    return matrix(n, k, out, this.featureNamesOut());
   }
 
   fitTransform(values: ArrayLike<string | null | undefined>, column = "x0"): Matrix {
