@@ -126,11 +126,15 @@ interface ReqState {
   predict?: number;
   serialized?: number;
   rows?: number;
-  timingHeader?: string;
+  /** Server-Timing `features` and `predict` durations (ms), set with `predict`; the header is built in onSend */
+  featuresDur?: number;
+  predictDur?: number;
   log?: PredictionLogEntry;
 }
 
 const DEFAULT_TITLE = "Housing Price Prediction API";
+/** Error location prefix of /api/v1/predict rows (schema.ts copies it into each error, never changes it). */
+const INSTANCES_LOC: Loc = ["body", "instances"];
 const OUTPUT_NAME = "predicted_price";
 const NUMERIC_V2 = new Set([
   "FP16",
@@ -153,9 +157,16 @@ function protocolOf(url: string): Protocol {
   return "v1";
 }
 
-function mediaType(req: FastifyRequest): { type: string; charset?: string } {
+/** The usual content type, parsed once (read-only: callers only read it). */
+const JSON_MEDIA_TYPE: Readonly<{ type: string; charset?: string }> = Object.freeze({
+  type: "application/json",
+  charset: undefined,
+});
+
+function mediaType(req: FastifyRequest): Readonly<{ type: string; charset?: string }> {
   const raw = req.headers["content-type"];
   if (!raw) return { type: "" };
+  if (raw === "application/json") return JSON_MEDIA_TYPE;
   const [t, ...params] = raw.split(";");
   let charset: string | undefined;
   for (const p of params) {
@@ -377,7 +388,19 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   // Callback-style (not async) hooks: each async hook costs a promise and a microtask turn on every request.
   fastify.addHook("onRequest", (req, reply, done) => {
     const t = performance.now();
-    (req as unknown as { mlopsState: ReqState }).mlopsState = { t0: t, parsed: t, validated: t };
+    // every field present from the start: one object shape, no property-storage growth as the request proceeds
+    (req as unknown as { mlopsState: ReqState }).mlopsState = {
+      t0: t,
+      parsed: t,
+      validated: t,
+      features: undefined,
+      predict: undefined,
+      serialized: undefined,
+      rows: undefined,
+      featuresDur: undefined,
+      predictDur: undefined,
+      log: undefined,
+    };
     reply.header("x-request-id", req.id);
     done();
   });
@@ -440,10 +463,8 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   fastify.addHook("onResponse", (req, reply, done) => {
     const s = stateOf(req);
     const route = req.routeOptions.url ?? "unmatched";
-    const status = String(reply.statusCode);
     const elapsed = reply.elapsedTime;
-    metrics.requestDuration.observe({ method: req.method, route, status_code: status }, elapsed / 1000);
-    metrics.requests.inc({ method: req.method, route, status_code: status });
+    metrics.observeRequest(req.method, route, reply.statusCode, elapsed / 1000);
     if (
       route !== "/metrics" &&
       !route.startsWith("/health") &&
@@ -489,13 +510,13 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   fastify.addHook("onSend", (req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
     const s = stateOf(req);
-    if (s?.timingHeader !== undefined && s.predict !== undefined) {
+    if (s?.predictDur !== undefined && s.featuresDur !== undefined && s.predict !== undefined) {
       // serialize = handler end → onSend (response serialization); total = request start → now.
       const now = performance.now();
       s.serialized = now;
       reply.header(
         "server-timing",
-        `${s.timingHeader}, serialize;dur=${(now - s.predict).toFixed(3)}, total;dur=${(now - s.t0).toFixed(3)}`,
+        `parse;dur=${ms(s.t0, s.parsed)}, validate;dur=${ms(s.parsed, s.validated)}, features;dur=${s.featuresDur.toFixed(3)}, predict;dur=${s.predictDur.toFixed(3)}, serialize;dur=${(now - s.predict).toFixed(3)}, total;dur=${(now - s.t0).toFixed(3)}`,
       );
     }
     done(null, payload);
@@ -578,12 +599,8 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
         upper: out.upper,
         level: out.level,
       };
-      s.timingHeader = [
-        `parse;dur=${ms(s.t0, s.parsed)}`,
-        `validate;dur=${ms(s.parsed, s.validated)}`,
-        `features;dur=${(tFeat - s.validated + (out.timings?.features ?? 0)).toFixed(3)}`,
-        `predict;dur=${(out.timings?.predict ?? tEnd - tFeat - (out.timings?.features ?? 0)).toFixed(3)}`,
-      ].join(", ");
+      s.featuresDur = tFeat - s.validated + (out.timings?.features ?? 0);
+      s.predictDur = out.timings?.predict ?? tEnd - tFeat - (out.timings?.features ?? 0);
     }
     reply.header("x-model-version", cur.model.version);
     return { cur, out, prefix };
@@ -693,7 +710,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
         const detail = ajvToDetail(v as never, "body");
         // Categorical values are checked after the schema: add their errors so one response lists everything.
         if (isRecord(body) && Array.isArray(body.instances)) {
-          const extra = frameFromRecords(cols, body.instances, ["body", "instances"], false);
+          const extra = frameFromRecords(cols, body.instances, INSTANCES_LOC, false);
           if (!extra.ok) {
             const seen = new Set(detail.map((d) => d.loc.join("\u0000")));
             for (const e of extra.errors) {
@@ -704,7 +721,7 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
         throw new ApiError(422, "request validation failed", detail);
       }
       requireModel();
-      const built = frameFromRecords(cols, body.instances, ["body", "instances"], true);
+      const built = frameFromRecords(cols, body.instances, INSTANCES_LOC, true);
       if (!built.ok) throw new ApiError(422, "request validation failed", built.errors);
       const { cur, out, prefix } = runModel(req, reply, built, "/api/v1/predict");
       const n = out.predictions.length;

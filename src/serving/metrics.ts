@@ -18,6 +18,8 @@ export interface ServingMetrics {
   breakerState: Gauge<"source">;
   onLoaderEvent(e: LoaderEvent): void;
   setModel(name: string, version: string, source: string): void;
+  /** Count a finished request and observe its duration (http_requests_total, http_request_duration_seconds). */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
   /** Observe inputs + outputs of a batch (call off the response path). At most `maxRows` rows, strided. */
   observeBatch(route: string, frame: Frame, predictions: Float64Array, maxRows?: number): void;
 }
@@ -56,6 +58,18 @@ export class SlidingWindow {
       return lo + 1 < s.length ? s[lo] + (h - lo) * (s[lo + 1] - s[lo]) : s[lo];
     });
   }
+}
+
+/** Whether every sampled code is a level or missing (-1): anything else takes the general path. */
+function codesInRange(codes: Int32Array, nLevels: number, n: number, step: number): boolean {
+  for (let i = 0; i < n; i += step) if (codes[i] < -1 || codes[i] >= nLevels) return false;
+  return true;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const BREAKER_VALUE = { closed: 0, open: 1, half_open: 2, isolated: 3 } as const;
@@ -138,6 +152,42 @@ export function createMetrics(
     registers: [registry],
   });
 
+  // Label objects reused across requests (prom-client keeps the first one it sees for a series, never changes
+  // it): one per (route, method, status) and per categorical level, instead of one object per observation.
+  // (Bounded: routes are the app's route patterns or "unmatched", methods those Node's HTTP parser accepts.)
+  type HttpLabels = Readonly<Record<"method" | "route" | "status_code", string>>;
+  const httpLabels = new Map<string, Map<string, Map<number, HttpLabels>>>();
+  const httpLabelsOf = (method: string, route: string, statusCode: number): HttpLabels => {
+    let byMethod = httpLabels.get(route);
+    if (!byMethod) httpLabels.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let labels = byStatus.get(statusCode);
+    if (!labels) {
+      labels = Object.freeze({ method, route, status_code: String(statusCode) });
+      byStatus.set(statusCode, labels);
+    }
+    return labels;
+  };
+  /** Per categorical column (by its levels array): label objects by code + 1 (0 = missing) and a count scratch. */
+  interface CategoryLabels {
+    name: string;
+    levels: string[];
+    labels: Readonly<Record<"feature" | "category", string>>[];
+    counts: Float64Array;
+  }
+  const categoryLabels = new WeakMap<readonly string[], CategoryLabels>();
+  const categoryLabelsOf = (name: string, levels: readonly string[]): CategoryLabels => {
+    const hit = categoryLabels.get(levels);
+    if (hit && hit.name === name && sameStrings(hit.levels, levels)) return hit;
+    const labels: CategoryLabels["labels"] = [Object.freeze({ feature: name, category: "(missing)" })];
+    for (const level of levels) labels.push(Object.freeze({ feature: name, category: level }));
+    const entry = { name, levels: levels.slice(), labels, counts: new Float64Array(levels.length + 1) };
+    categoryLabels.set(levels, entry);
+    return entry;
+  };
+  const routeLabels = new Map<string, Readonly<Record<"route", string>>>();
+
   return {
     registry,
     requestDuration,
@@ -157,9 +207,16 @@ export function createMetrics(
       modelInfo.reset();
       modelInfo.set({ name, version, source }, 1);
     },
+    observeRequest(method, route, statusCode, seconds) {
+      const labels = httpLabelsOf(method, route, statusCode);
+      requestDuration.observe(labels, seconds);
+      requests.inc(labels);
+    },
     observeBatch(route, frame, predictions, maxRows = 256) {
       const n = predictions.length;
-      predictionsTotal.inc({ route }, n);
+      let rl = routeLabels.get(route);
+      if (!rl) routeLabels.set(route, (rl = Object.freeze({ route })));
+      predictionsTotal.inc(rl, n);
       const step = n <= maxRows ? 1 : Math.ceil(n / maxRows);
       for (let i = 0; i < n; i += step) predictionValue.observe(predictions[i]);
       for (const c of frame.columns) {
@@ -170,6 +227,21 @@ export function createMetrics(
           for (let i = 0; i < n; i += step) {
             const v = c.values[i];
             if (!Number.isNaN(v)) w.push(v, now);
+          }
+        } else if (codesInRange(c.codes, c.levels.length, n, step)) {
+          // count the sampled rows per code (missing → slot 0), then increment each seen category once, in
+          // first-seen order
+          const { labels, counts } = categoryLabelsOf(c.name, c.levels);
+          try {
+            for (let i = 0; i < n; i += step) counts[c.codes[i] + 1]++;
+            for (let i = 0; i < n; i += step) {
+              const s = c.codes[i] + 1;
+              if (counts[s] === 0) continue;
+              inputCategory.inc(labels[s], counts[s]);
+              counts[s] = 0;
+            }
+          } finally {
+            counts.fill(0); // (already all zero unless inc threw) the scratch must start clean next time
           }
         } else {
           const counts = new Map<number, number>();

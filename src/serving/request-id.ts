@@ -13,7 +13,19 @@ const pool = new Uint8Array(STRIDE * POOL);
 let poolPos = POOL;
 let lastMs = -1;
 let seq = 0;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** ASCII hex digits of each byte value: HEX_DIGITS[2b], HEX_DIGITS[2b + 1] */
+const HEX_DIGITS = new Uint8Array(512);
+for (let b = 0; b < 256; b++) {
+  HEX_DIGITS[2 * b] = b.toString(16).padStart(2, "0").charCodeAt(0);
+  HEX_DIGITS[2 * b + 1] = b.toString(16).padStart(2, "0").charCodeAt(1);
+}
+/** The id's characters, written in place, then copied out as one flat string (not a chain of 20 concatenations). */
+const text = Buffer.alloc(36, "-");
+
+function put(pos: number, byte: number): void {
+  text[pos] = HEX_DIGITS[2 * byte];
+  text[pos + 1] = HEX_DIGITS[2 * byte + 1];
+}
 
 export function uuidv7(nowMs: number = Date.now()): string {
   if (poolPos === POOL) {
@@ -34,26 +46,17 @@ export function uuidv7(nowMs: number = Date.now()): string {
   lastMs = ms;
   const hi = Math.floor(ms / 0x10000); // top 32 bits of the 48-bit timestamp
   const lo = ms % 0x10000;
-  return (
-    HEX[(hi >>> 24) & 0xff] +
-    HEX[(hi >>> 16) & 0xff] +
-    HEX[(hi >>> 8) & 0xff] +
-    HEX[hi & 0xff] +
-    "-" +
-    HEX[lo >>> 8] +
-    HEX[lo & 0xff] +
-    "-" +
-    HEX[0x70 | (seq >>> 8)] +
-    HEX[seq & 0xff] +
-    "-" +
-    HEX[0x80 | (pool[o + 1] & 0x3f)] +
-    HEX[pool[o + 2]] +
-    "-" +
-    HEX[pool[o + 3]] +
-    HEX[pool[o + 4]] +
-    HEX[pool[o + 5]] +
-    HEX[pool[o + 6]] +
-    HEX[pool[o + 7]] +
-    HEX[pool[o + 8]]
-  );
+  // xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx (the dashes at 8, 13, 18, 23 are never overwritten)
+  put(0, (hi >>> 24) & 0xff);
+  put(2, (hi >>> 16) & 0xff);
+  put(4, (hi >>> 8) & 0xff);
+  put(6, hi & 0xff);
+  put(9, lo >>> 8);
+  put(11, lo & 0xff);
+  put(14, 0x70 | (seq >>> 8));
+  put(16, seq & 0xff);
+  put(19, 0x80 | (pool[o + 1] & 0x3f));
+  put(21, pool[o + 2]);
+  for (let k = 0; k < 6; k++) put(24 + 2 * k, pool[o + 3 + k]);
+  return text.toString("latin1", 0, 36);
 }

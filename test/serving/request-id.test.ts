@@ -39,4 +39,19 @@ describe("uuidv7 request ids", () => {
     assert.equal(new Set(ids).size, ids.length);
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1]);
   });
+
+  it("fields: the 12-bit sequence counts up by one within a millisecond; random bits differ between ids", () => {
+    const t = Date.UTC(2099, 0, 1, 0, 0, 0, 7); // later than any earlier test: a fresh millisecond
+    const a = uuidv7(t);
+    const b = uuidv7(t);
+    const c = uuidv7(t + 1);
+    const seqOf = (id: string) => Number.parseInt(id.slice(15, 18), 16);
+    assert.equal(a.slice(0, 14), b.slice(0, 14));
+    assert.equal(seqOf(b), seqOf(a) + 1);
+    assert.ok(seqOf(c) < 0x400, "a new millisecond starts the sequence below 0x400");
+    assert.equal(Number.parseInt(c.slice(0, 8) + c.slice(9, 13), 16), t + 1);
+    assert.notEqual(a.slice(19), b.slice(19));
+    assert.equal(a.length, 36);
+    assert.deepEqual([a[8], a[13], a[18], a[23]], ["-", "-", "-", "-"]);
+  });
 });
