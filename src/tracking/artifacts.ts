@@ -20,7 +20,7 @@ export interface ArtifactRef {
 }
 
 export interface ArtifactStore {
-  /** 'local', later 's3', ... */
+  /** 'local' or 's3'. */
   readonly kind: string;
   /** Human-readable location (directory, bucket URI). */
   readonly location: string;
