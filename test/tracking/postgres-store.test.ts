@@ -274,6 +274,59 @@ if ("skip" in server) {
       }
     });
 
+    it("the mlops CLI reads a PostgreSQL store named by MLOPS_TRACKING_URI", async () => {
+      const url = await server.createDatabase("cli");
+      const h = tempHome();
+      const t = openTracking({ home: h.dir, trackingUri: url });
+      try {
+        const run = await t.store.createRun({ experiment: "cli", name: "train" });
+        await t.store.logMetric(run.runId, "r2", 0.84);
+        const art = await t.artifacts.put(Buffer.from("model"));
+        await t.registry.registerModelVersion({
+          name: "housing",
+          runId: run.runId,
+          artifactSha: art.sha256,
+          metrics: { r2: 0.84, mape: 15 },
+          lineage: { dataHash: "D", configHash: "C", gitCommit: "abc", testSetHash: "T" },
+        });
+        const mlops = (...args: string[]) =>
+          new Promise<string>((resolve, reject) => {
+            const p = spawn(
+              process.execPath,
+              ["--import", "tsx", join(import.meta.dirname, "..", "..", "src", "cli", "index.ts"), ...args],
+              {
+                env: { ...process.env, MLOPS_TRACKING_URI: url, MLOPS_HOME: h.dir },
+                stdio: ["ignore", "pipe", "pipe"],
+              },
+            );
+            let out = "";
+            let err = "";
+            p.stdout.on("data", (d) => {
+              out += d;
+            });
+            p.stderr.on("data", (d) => {
+              err += d;
+            });
+            p.on("close", (code) =>
+              code === 0 ? resolve(out) : reject(new Error(`mlops ${args.join(" ")}: ${code} ${err}`)),
+            );
+          });
+        const models = JSON.parse(await mlops("--json", "models", "list"));
+        assert.deepEqual(
+          models.map((m: { name: string; latestVersion: number }) => [m.name, m.latestVersion]),
+          [["housing", 1]],
+        );
+        const runs = JSON.parse(await mlops("--json", "runs", "list"));
+        assert.deepEqual(
+          runs.map((r: { runId: string }) => r.runId),
+          [run.runId],
+        );
+      } finally {
+        await t.close();
+        h.cleanup();
+      }
+    });
+
     it("resumes an interrupted sweep from the trials stored on the server", async () => {
       const s = PostgresStore.open(await server.createDatabase("sweep"));
       const objective = (t: { suggestFloat(n: string, lo: number, hi: number): number }) =>
