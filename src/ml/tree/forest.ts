@@ -17,7 +17,7 @@ import type { TreeArrays } from "./core.ts";
 import { addImportances, normalise, pruneTree } from "./core.ts";
 import { growParamsFrom, truncatedParams } from "./decision_tree.ts";
 import type { ForestJob } from "./forest_build.ts";
-import { buildForestParallel, resolveJobs } from "./pool.ts";
+import { buildForestParallel, predictSumsParallel, resolveJobs } from "./pool.ts";
 import { TreeEnsemblePredictor } from "./predict.ts";
 
 export class RandomForestRegressor implements Regressor {
@@ -119,11 +119,17 @@ export class RandomForestRegressor implements Regressor {
     return this.packed;
   }
 
+  /**
+   * Mean of the trees' predictions. With n_jobs ≠ 1 (as in scikit-learn, predict uses n_jobs threads), a large
+   * batch is split by rows over the tree pool (`predictSumsParallel`); the result is the same bit for bit.
+   */
   predict(X: Matrix): Float64Array {
     const packed = this.predictor();
     checkPredict(this.kind, X, this.nFeatures, this.featureNames);
     const nt = this.nUse;
-    const out = packed.predictSums(X.data, X.rows, nt);
+    const threads = packed.memo ? 1 : resolveJobs(this.params.n_jobs as number | null);
+    const out =
+      predictSumsParallel(packed, X.data, X.rows, nt, 0, threads) ?? packed.predictSums(X.data, X.rows, nt);
     for (let i = 0; i < out.length; i++) out[i] /= nt;
     return out;
   }

@@ -4,16 +4,22 @@
  * drains results with receiveMessageOnPort. Workers are unref'd (they never keep the process alive); call
  * `shutdownTreeWorkers()` to terminate them explicitly. Data is shared, not copied: the binned codes and the
  * targets live on SharedArrayBuffers.
+ *
+ * The same workers also predict: `predictSumsParallel` splits a large batch by rows between the calling thread
+ * and the workers, each walking every tree for its rows exactly as `TreeEnsemblePredictor.predictSums` does
+ * (same code, same tree order), so the result is bit-identical to the single-threaded one. The ensemble's layout
+ * is posted to each worker once (on SharedArrayBuffers: nothing is copied).
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { isMainThread, MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import type { TreeArrays } from "./core.ts";
 import { TreeGrower } from "./core.ts";
 import type { ForestJob } from "./forest_build.ts";
 import { buildForestTree } from "./forest_build.ts";
+import { type PredictorLayout, type TreeEnsemblePredictor, WORKER_LAYOUTS } from "./predict.ts";
 
 interface PoolWorker {
   worker: Worker;
@@ -21,6 +27,8 @@ interface PoolWorker {
   signal: Int32Array;
   seen: number;
   ready: boolean;
+  /** ids of the predictor layouts this worker holds */
+  layouts: Set<number>;
 }
 
 const workers: PoolWorker[] = [];
@@ -61,7 +69,7 @@ const fail = (e) => {
     stderr: false,
   });
   worker.unref();
-  return { worker, port: port1, signal, seen: 0, ready: false };
+  return { worker, port: port1, signal, seen: 0, ready: false, layouts: new Set() };
 }
 
 /** Terminate the pool's workers (they are unref'd, so this is only needed for a clean shutdown). */
@@ -91,10 +99,8 @@ function receive(w: PoolWorker, timeoutMs: number): Record<string, unknown> | un
   }
 }
 
-/** Build trees 0..nTrees-1 of a forest job with `threads` threads (the calling thread is one of them). */
-export function buildForestParallel(job: ForestJob, nTrees: number, threads: number): TreeArrays[] {
-  const out: (TreeArrays | undefined)[] = new Array(nTrees);
-  const nw = Math.max(0, Math.min(threads, nTrees) - 1);
+/** The first `nw` workers, started (and waited for) if needed. */
+function readyWorkers(nw: number): PoolWorker[] {
   while (workers.length < nw) workers.push(spawn());
   const used = workers.slice(0, nw);
   for (const w of used) {
@@ -109,6 +115,13 @@ export function buildForestParallel(job: ForestJob, nTrees: number, threads: num
     }
     w.ready = true;
   }
+  return used;
+}
+
+/** Build trees 0..nTrees-1 of a forest job with `threads` threads (the calling thread is one of them). */
+export function buildForestParallel(job: ForestJob, nTrees: number, threads: number): TreeArrays[] {
+  const out: (TreeArrays | undefined)[] = new Array(nTrees);
+  const used = readyWorkers(Math.max(0, Math.min(threads, nTrees) - 1));
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const id = ++jobSeq;
   for (const w of used) w.worker.postMessage({ id, job, counter, nTrees });
@@ -139,4 +152,96 @@ export function buildForestParallel(job: ForestJob, nTrees: number, threads: num
   if (err) throw new Error(`forest worker failed: ${err}`);
   for (let i = 0; i < nTrees; i++) if (!out[i]) throw new Error(`forest: tree ${i} was not built`);
   return out as TreeArrays[];
+}
+
+/** Below this many row × tree walks a batch is predicted in the calling thread (hand-off costs ~0.1 ms). */
+export const PARALLEL_PREDICT_MIN_WORK = 40_000;
+
+const layoutIds = new WeakMap<TreeEnsemblePredictor, number>();
+let layoutSeq = 0;
+
+/**
+ * init + Σ of trees [0, to) per row of the row-major `x` (rows × nFeatures), bit-identical to
+ * `pred.predictSums(x, rows, to, init)`, with the trees split between the calling thread and `threads - 1` pool
+ * workers. Split by trees, not rows: walking a tree costs a fixed pass over its records (the tree must come
+ * through the cache) plus a little per row, so each thread must read only its share of the trees. The calling
+ * thread sums its trees [0, h) per row, each worker writes the leaf value of each of its trees for each row
+ * (`leafTerms`), and the calling thread then adds those terms in tree order: the same additions in the same order
+ * as one thread. Returns null when the batch should be predicted in the calling thread: one thread, a small batch,
+ * a non-compact ensemble, a worker thread (pools do not nest), or a NaN (those rows walk the TreeArrays on the
+ * summing path). The first call waits for the workers to start (~1–2 s from TypeScript sources), as the first
+ * parallel fit does.
+ */
+export function predictSumsParallel(
+  pred: TreeEnsemblePredictor,
+  x: Float64Array,
+  rows: number,
+  to: number,
+  init: number,
+  threads: number,
+): Float64Array | null {
+  if (threads < 2 || !isMainThread || !pred.compact || to < 2 || rows * to < PARALLEL_PREDICT_MIN_WORK)
+    return null;
+  const p = pred.nFeatures;
+  const len = rows * p;
+  for (let i = 0; i < len; i++) if (Number.isNaN(x[i])) return null;
+  const nw = Math.min(threads - 1, to - 1);
+  const used = readyWorkers(nw);
+  let id = layoutIds.get(pred);
+  if (id === undefined) {
+    id = ++layoutSeq;
+    layoutIds.set(pred, id);
+  }
+  const layout: PredictorLayout = pred.layout(true);
+  const xs = new Float64Array(new SharedArrayBuffer(len * 8));
+  xs.set(x.subarray(0, len));
+  // tree ranges: the calling thread [0, mine), worker k [mine + per·k, mine + per·(k + 1)) (the last one to `to`)
+  const per = Math.ceil(to / (nw + 1));
+  const mine = Math.min(per, to);
+  const jobId = ++jobSeq;
+  const parts: { w: PoolWorker; from: number; to: number; stage: Float64Array }[] = [];
+  for (let k = 0; k < used.length; k++) {
+    const from = mine + per * k;
+    const end = k === used.length - 1 ? to : Math.min(to, from + per);
+    if (from >= end) break;
+    const w = used[k];
+    const stage = new Float64Array(new SharedArrayBuffer(rows * (end - from) * 8));
+    const known = w.layouts.has(id);
+    w.worker.postMessage({
+      id: jobId,
+      predict: { layoutId: id, layout: known ? undefined : layout, x: xs, rows, from, to: end, stage },
+    });
+    if (!known) {
+      // mirror the worker's cache: it drops its oldest layout beyond WORKER_LAYOUTS
+      w.layouts.add(id);
+      if (w.layouts.size > WORKER_LAYOUTS) w.layouts.delete(w.layouts.values().next().value as number);
+    }
+    parts.push({ w, from, to: end, stage });
+  }
+  const out = pred.predictSums(x, rows, mine, init);
+  let err: string | null = null;
+  for (const part of parts) {
+    for (;;) {
+      const m = receive(part.w, 600_000);
+      if (!m) {
+        err = "tree worker timed out";
+        break;
+      }
+      if (m.id !== jobId) continue;
+      if (m.error) err = m.error as string;
+      break;
+    }
+    if (err) break;
+    const st = part.stage;
+    for (let t = 0; t < part.to - part.from; t++) {
+      const o = t * rows;
+      for (let r = 0; r < rows; r++) out[r] += st[o + r];
+    }
+  }
+  if (err) {
+    // a worker that failed may have lost its layouts: forget what it held
+    for (const part of parts) part.w.layouts.clear();
+    throw new Error(`parallel predict failed: ${err}`);
+  }
+  return out;
 }

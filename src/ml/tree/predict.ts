@@ -99,6 +99,45 @@ const MEMO_MIN_ROWS = 64;
 /** Memoised inputs per predictor (a grid scores a test fold and a train fold alternately). */
 const MEMO_ENTRIES = 2;
 
+/**
+ * Everything the fast walks read, as plain fields: what a worker thread needs to predict with an ensemble built
+ * in another thread (`TreeEnsemblePredictor.layout(true)` puts the arrays on SharedArrayBuffers, so posting it
+ * copies nothing). A predictor made from a layout has no TreeArrays: rows with a NaN must be predicted where
+ * the trees are (the caller checks).
+ */
+export interface PredictorLayout {
+  nTrees: number;
+  nFeatures: number;
+  scale: number;
+  compact: boolean;
+  fb: number;
+  fmask: number;
+  maxDepth: number;
+  minSamplesSplit: number;
+  implicitDepth: number;
+  topDepth: number;
+  nodes: Int32Array;
+  roots: Int32Array;
+  leafValues: Float64Array;
+  inodes: Int32Array;
+  ileaves: Float64Array;
+  exits: Int32Array;
+  kLo: Int32Array;
+  kHi: Int32Array;
+  rankOff: Int32Array;
+  rankKeys: Int32Array;
+}
+
+/** Layouts a pool worker keeps (oldest dropped first); the pool mirrors the same policy to know what it holds. */
+export const WORKER_LAYOUTS = 4;
+
+function sharedCopy<T extends Int32Array | Float64Array>(a: T): T {
+  const C = a.constructor as { new (b: SharedArrayBuffer): T };
+  const out = new C(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
 interface MemoEntry {
   data: Float64Array;
   rows: number;
@@ -290,13 +329,49 @@ export class TreeEnsemblePredictor {
    */
   memo = false;
   private memoEntries: MemoEntry[] = [];
+  /** The shared layout, once made (see `layout(true)`). */
+  private sharedLayout: PredictorLayout | null = null;
 
   /**
    * @param trees TreeArrays (children by index, any node order), all for `nFeatures` columns
    * @param scale leaf values are stored as `scale * value` (exactly; 1 keeps them as they are)
    * @param limits predict as if every tree were pruned with these limits (`pruneTree` semantics)
    */
-  constructor(trees: readonly TreeArrays[], nFeatures: number, scale = 1, limits: PruneLimits = {}) {
+  constructor(
+    trees: readonly TreeArrays[] | PredictorLayout,
+    nFeatures = 0,
+    scale = 1,
+    limits: PruneLimits = {},
+  ) {
+    this.keys = new Int32Array(0);
+    this.clean = new Int32Array(0);
+    if (!Array.isArray(trees)) {
+      // a layout made by another predictor (another thread): adopt its arrays, no trees
+      const l = trees as PredictorLayout;
+      this.trees = [];
+      this.nTrees = l.nTrees;
+      this.nFeatures = l.nFeatures;
+      this.scale = l.scale;
+      this.compact = l.compact;
+      this.fb = l.fb;
+      this.fmask = l.fmask;
+      this.maxDepth = l.maxDepth;
+      this.minSamplesSplit = l.minSamplesSplit;
+      this.implicitDepth = l.implicitDepth;
+      this.topDepth = l.topDepth;
+      this.nodes = l.nodes;
+      this.roots = l.roots;
+      this.leafValues = l.leafValues;
+      this.inodes = l.inodes;
+      this.ileaves = l.ileaves;
+      this.exits = l.exits;
+      this.kLo = l.kLo;
+      this.kHi = l.kHi;
+      this.rankOff = l.rankOff;
+      this.rankKeys = l.rankKeys;
+      return;
+    }
+    trees = trees as readonly TreeArrays[];
     this.trees = trees;
     this.nTrees = trees.length;
     this.nFeatures = nFeatures;
@@ -317,8 +392,6 @@ export class TreeEnsemblePredictor {
     const stNode = new Int32Array(maxNodes + 1);
     const stDepth = new Int32Array(maxNodes + 1);
     const stParent = new Int32Array(maxNodes + 1);
-    this.keys = new Int32Array(0);
-    this.clean = new Int32Array(0);
     // shallow ensembles: implicit complete layout (no child pointers, fixed step count)
     // (unless padding would blow the ensemble up: at most IMPLICIT_MIN_SLOTS slots or 16 slots per kept node)
     let depth = 0;
@@ -549,6 +622,44 @@ export class TreeEnsemblePredictor {
   }
 
   /** Leaf value of tree ti for the row at x[off..off+p), by the reference traversal (scaled like the fast path). */
+  /**
+   * The walks' arrays and scalars; with `shared`, copies of the arrays on SharedArrayBuffers (made once), to post
+   * to worker threads. Only compact predictors (`compact`) have a layout worth sharing.
+   */
+  layout(shared = false): PredictorLayout {
+    if (shared && this.sharedLayout) return this.sharedLayout;
+    const own: PredictorLayout = {
+      nTrees: this.nTrees,
+      nFeatures: this.nFeatures,
+      scale: this.scale,
+      compact: this.compact,
+      fb: this.fb,
+      fmask: this.fmask,
+      maxDepth: this.maxDepth,
+      minSamplesSplit: this.minSamplesSplit,
+      implicitDepth: this.implicitDepth,
+      topDepth: this.topDepth,
+      nodes: this.nodes,
+      roots: this.roots,
+      leafValues: this.leafValues,
+      inodes: this.inodes,
+      ileaves: this.ileaves,
+      exits: this.exits,
+      kLo: this.kLo,
+      kHi: this.kHi,
+      rankOff: this.rankOff,
+      rankKeys: this.rankKeys,
+    };
+    if (!shared) return own;
+    const l = { ...own };
+    for (const k of ["nodes", "roots", "inodes", "exits", "kLo", "kHi", "rankOff", "rankKeys"] as const)
+      l[k] = sharedCopy(own[k]);
+    l.leafValues = sharedCopy(own.leafValues);
+    l.ileaves = sharedCopy(own.ileaves);
+    this.sharedLayout = l;
+    return l;
+  }
+
   referenceLeaf(ti: number, x: Float64Array, off: number): number {
     const v = leafValue(this.trees[ti], x, off, this.maxDepth, this.minSamplesSplit);
     return this.scale === 1 ? v : this.scale * v;
@@ -585,6 +696,10 @@ export class TreeEnsemblePredictor {
       for (let r = r0; r < r1; r++) {
         if (this.rowKeys(x, r * p, nc * q)) this.clean[nc++] = r;
         else {
+          if (this.trees.length < this.nTrees)
+            throw new Error(
+              "TreeEnsemblePredictor: a predictor made from a layout cannot predict rows with NaN",
+            );
           let acc = out[r];
           for (let ti = from; ti < to; ti++) acc += this.referenceLeaf(ti, x, r * p);
           out[r] = acc;
@@ -597,6 +712,42 @@ export class TreeEnsemblePredictor {
       } else if (nc < ROW_MAJOR_BELOW)
         for (let c = 0; c < nc; c++) this.rowMajor(c * q, this.clean[c], out, from, to);
       else this.treeMajor(nc, out, from, to);
+    }
+  }
+
+  /**
+   * stage[(t - from) · rows + r] = the (scaled) leaf value of tree t for row r, for t in [from, to): the terms
+   * `accumulate` would add, so that another thread can add them in tree order (bit-identical sums). Every row
+   * must be free of NaN.
+   */
+  leafTerms(x: Float64Array, rows: number, from: number, to: number, stage: Float64Array): void {
+    const p = this.nFeatures;
+    if (x.length < rows * p || stage.length < rows * (to - from))
+      throw new RangeError("leafTerms: x or stage is too short");
+    if (from < 0 || to > this.nTrees || from > to)
+      throw new RangeError(`leafTerms: bad tree range [${from}, ${to})`);
+    if (!this.compact) throw new Error("leafTerms: the ensemble is too large for the compact layout");
+    stage.fill(-0, 0, rows * (to - from)); // -0 + v === v for every v (also -0): each slot receives exactly its term
+    const q = p + 1;
+    const block = Math.min(rows, BLOCK);
+    if (this.keys.length < block * q) {
+      this.keys = new Int32Array(block * q);
+      this.clean = new Int32Array(block);
+    }
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const r1 = Math.min(rows, r0 + BLOCK);
+      let nc = 0;
+      for (let r = r0; r < r1; r++) {
+        if (!this.rowKeys(x, r * p, nc * q))
+          throw new Error(`leafTerms: row ${r} has a NaN (use accumulate)`);
+        this.clean[nc++] = r;
+      }
+      // one tree at a time into its own slice of the stage (the tree-major walks, whatever the block size)
+      for (let t = from; t < to; t++) {
+        const view = stage.subarray((t - from) * rows, (t - from + 1) * rows);
+        if (this.implicitDepth >= 0) this.treeMajorImplicit(nc, view, t, t + 1);
+        else this.treeMajor(nc, view, t, t + 1);
+      }
     }
   }
 
