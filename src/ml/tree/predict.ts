@@ -318,6 +318,9 @@ export class TreeEnsemblePredictor {
   // scratch (reused across calls; prediction is synchronous)
   private keys: Int32Array;
   private clean: Int32Array;
+  /** rows of the current block with a NaN (see keyBlock) */
+  private nanRows = new Int32Array(0);
+  private nanCount = 0;
   /** Nodes kept by the last `limitedDepth` call (construction only). */
   private keptCount = 0;
   /** Keeps the prefetch loads observable. */
@@ -684,26 +687,19 @@ export class TreeEnsemblePredictor {
       return;
     }
     const q = p + 1;
-    const block = Math.min(rows, BLOCK);
-    if (this.keys.length < block * q) {
-      this.keys = new Int32Array(block * q);
-      this.clean = new Int32Array(block);
-    }
+    this.ensureScratch(Math.min(rows, BLOCK));
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-      const r1 = Math.min(rows, r0 + BLOCK);
-      // keys of the block's NaN-free rows (compacted); NaN rows go through the reference traversal
-      let nc = 0;
-      for (let r = r0; r < r1; r++) {
-        if (this.rowKeys(x, r * p, nc * q)) this.clean[nc++] = r;
-        else {
-          if (this.trees.length < this.nTrees)
-            throw new Error(
-              "TreeEnsemblePredictor: a predictor made from a layout cannot predict rows with NaN",
-            );
-          let acc = out[r];
-          for (let ti = from; ti < to; ti++) acc += this.referenceLeaf(ti, x, r * p);
-          out[r] = acc;
-        }
+      const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
+      // rows with a NaN go through the reference traversal
+      for (let k = 0; k < this.nanCount; k++) {
+        if (this.trees.length < this.nTrees)
+          throw new Error(
+            "TreeEnsemblePredictor: a predictor made from a layout cannot predict rows with NaN",
+          );
+        const r = this.nanRows[k];
+        let acc = out[r];
+        for (let ti = from; ti < to; ti++) acc += this.referenceLeaf(ti, x, r * p);
+        out[r] = acc;
       }
       if (this.implicitDepth >= 0) {
         if (nc < ROW_MAJOR_BELOW)
@@ -728,20 +724,10 @@ export class TreeEnsemblePredictor {
       throw new RangeError(`leafTerms: bad tree range [${from}, ${to})`);
     if (!this.compact) throw new Error("leafTerms: the ensemble is too large for the compact layout");
     stage.fill(-0, 0, rows * (to - from)); // -0 + v === v for every v (also -0): each slot receives exactly its term
-    const q = p + 1;
-    const block = Math.min(rows, BLOCK);
-    if (this.keys.length < block * q) {
-      this.keys = new Int32Array(block * q);
-      this.clean = new Int32Array(block);
-    }
+    this.ensureScratch(Math.min(rows, BLOCK));
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-      const r1 = Math.min(rows, r0 + BLOCK);
-      let nc = 0;
-      for (let r = r0; r < r1; r++) {
-        if (!this.rowKeys(x, r * p, nc * q))
-          throw new Error(`leafTerms: row ${r} has a NaN (use accumulate)`);
-        this.clean[nc++] = r;
-      }
+      const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
+      if (this.nanCount > 0) throw new Error(`leafTerms: row ${this.nanRows[0]} has a NaN (use accumulate)`);
       // one tree at a time into its own slice of the stage (the tree-major walks, whatever the block size)
       for (let t = from; t < to; t++) {
         const view = stage.subarray((t - from) * rows, (t - from + 1) * rows);
@@ -793,6 +779,33 @@ export class TreeEnsemblePredictor {
   }
 
   /** Keys of the row at x[xo..xo+p) into keys[ko..ko+p] (sentinel last); false if the row has a NaN. */
+  /** Scratch for blocks of up to `block` rows. */
+  private ensureScratch(block: number): void {
+    const q = this.nFeatures + 1;
+    if (this.keys.length < block * q) {
+      this.keys = new Int32Array(block * q);
+      this.clean = new Int32Array(block);
+      this.nanRows = new Int32Array(block);
+    }
+  }
+
+  /**
+   * Keys of the NaN-free rows of [r0, r1), compacted (their row ids in `clean`); returns their count. Rows with a
+   * NaN are listed in nanRows[0 .. nanCount).
+   */
+  private keyBlock(x: Float64Array, r0: number, r1: number): number {
+    const p = this.nFeatures;
+    const q = p + 1;
+    let nc = 0;
+    let nn = 0;
+    for (let r = r0; r < r1; r++) {
+      if (this.rowKeys(x, r * p, nc * q)) this.clean[nc++] = r;
+      else this.nanRows[nn++] = r;
+    }
+    this.nanCount = nn;
+    return nc;
+  }
+
   private rowKeys(x: Float64Array, xo: number, ko: number): boolean {
     const p = this.nFeatures;
     const keys = this.keys;
