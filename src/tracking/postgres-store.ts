@@ -18,6 +18,9 @@ import pg from "pg";
 import type { Migration } from "./sqlite-migrations.ts";
 import {
   AbstractTrackingStore,
+  ARTIFACT_SELECT,
+  type ArtifactRow,
+  artifactFromRow,
   AUDIT_SELECT,
   type AuditRow,
   aliasConflict,
@@ -30,6 +33,7 @@ import {
   RUN_SELECT,
   type RunRow,
   searchBounds,
+  searchWhere,
   type TrialRow,
   toAudit,
   toRunInfo,
@@ -643,48 +647,19 @@ export class PostgresStore extends AbstractTrackingStore {
     validateRunId(runId);
     return this.read(async (c) => {
       await this.runRow(c, runId);
-      const rows = await this.q<{
-        run_id: string;
-        path: string;
-        sha256: string;
-        size: number;
-        media_type: string;
-        created_at: number;
-      }>(
-        c,
-        "SELECT run_id, path, sha256, size, media_type, created_at FROM run_artifacts WHERE run_id = $1 ORDER BY path",
-        [runId],
-      );
-      return rows.map((r) => ({
-        runId: r.run_id,
-        path: r.path,
-        sha256: r.sha256,
-        size: r.size,
-        mediaType: r.media_type,
-        createdAt: r.created_at,
-      }));
+      const rows = await this.q<ArtifactRow>(c, `${ARTIFACT_SELECT} WHERE run_id = $1 ORDER BY path`, [
+        runId,
+      ]);
+      return rows.map(artifactFromRow);
     });
   }
 
   async searchRuns(query: SearchRunsQuery = {}): Promise<Run[]> {
     const { limit, offset, order } = searchBounds(query);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => {
-      args.push(v);
-      return `$${args.length}`;
-    };
-    if (query.experiment !== undefined) where.push(`e.name = ${arg(query.experiment)}`);
-    if (query.status !== undefined) where.push(`r.status = ${arg(query.status)}`);
-    if (query.parentRunId === null) where.push("r.parent_run_id IS NULL");
-    else if (query.parentRunId !== undefined) where.push(`r.parent_run_id = ${arg(query.parentRunId)}`);
-    for (const [k, v] of Object.entries(query.tags ?? {})) {
-      where.push(
-        `EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = ${arg(k)} AND t.value = ${arg(v)})`,
-      );
-    }
-    const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY r.start_time ${order}, r.seq ${order} LIMIT ${arg(limit)} OFFSET ${arg(offset)}`;
+    const { where, args } = searchWhere(query, (i) => `$${i}`);
+    const sql = `${RUN_SELECT}${where} ORDER BY r.start_time ${order}, r.seq ${order}
+      LIMIT $${args.length + 1} OFFSET $${args.length + 2}`;
+    args.push(limit, offset);
     return this.read(async (c) => this.runsOf(c, await this.q<RunRow>(c, sql, args)));
   }
 

@@ -445,6 +445,55 @@ export function prepareArtifact(a: RunArtifactInput): {
   };
 }
 
+export interface ArtifactRow {
+  run_id: string;
+  path: string;
+  sha256: string;
+  size: number;
+  media_type: string;
+  created_at: number;
+}
+
+export const ARTIFACT_SELECT = "SELECT run_id, path, sha256, size, media_type, created_at FROM run_artifacts";
+
+export function artifactFromRow(r: ArtifactRow): RunArtifact {
+  return {
+    runId: r.run_id,
+    path: r.path,
+    sha256: r.sha256,
+    size: r.size,
+    mediaType: r.media_type,
+    createdAt: r.created_at,
+  };
+}
+
+/**
+ * The run search as SQL over RUN_SELECT: `WHERE …` (empty without filters) and its arguments, with the
+ * backend's placeholder for argument i (1-based): SQLite `?`, PostgreSQL `$i`. The caller appends the order
+ * (its tiebreak column) and LIMIT / OFFSET.
+ */
+export function searchWhere(
+  query: SearchRunsQuery,
+  placeholder: (i: number) => string,
+): { where: string; args: unknown[] } {
+  const clauses: string[] = [];
+  const args: unknown[] = [];
+  const arg = (v: unknown) => {
+    args.push(v);
+    return placeholder(args.length);
+  };
+  if (query.experiment !== undefined) clauses.push(`e.name = ${arg(query.experiment)}`);
+  if (query.status !== undefined) clauses.push(`r.status = ${arg(query.status)}`);
+  if (query.parentRunId === null) clauses.push("r.parent_run_id IS NULL");
+  else if (query.parentRunId !== undefined) clauses.push(`r.parent_run_id = ${arg(query.parentRunId)}`);
+  for (const [k, v] of Object.entries(query.tags ?? {})) {
+    clauses.push(
+      `EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = ${arg(k)} AND t.value = ${arg(v)})`,
+    );
+  }
+  return { where: clauses.length ? ` WHERE ${clauses.join(" AND ")}` : "", args };
+}
+
 export interface SearchBounds {
   limit: number;
   offset: number;
@@ -883,50 +932,15 @@ export class SqliteStore extends AbstractTrackingStore {
   async listArtifacts(runId: string): Promise<RunArtifact[]> {
     this.runRow(runId);
     const rows = this.db
-      .prepare(
-        "SELECT run_id, path, sha256, size, media_type, created_at FROM run_artifacts WHERE run_id = ? ORDER BY path",
-      )
-      .all(runId) as {
-      run_id: string;
-      path: string;
-      sha256: string;
-      size: number;
-      media_type: string;
-      created_at: number;
-    }[];
-    return rows.map((r) => ({
-      runId: r.run_id,
-      path: r.path,
-      sha256: r.sha256,
-      size: r.size,
-      mediaType: r.media_type,
-      createdAt: r.created_at,
-    }));
+      .prepare(`${ARTIFACT_SELECT} WHERE run_id = ? ORDER BY path`)
+      .all(runId) as ArtifactRow[];
+    return rows.map(artifactFromRow);
   }
 
   async searchRuns(query: SearchRunsQuery = {}): Promise<Run[]> {
     const { limit, offset, order } = searchBounds(query);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (query.experiment !== undefined) {
-      where.push("e.name = ?");
-      args.push(query.experiment);
-    }
-    if (query.status !== undefined) {
-      where.push("r.status = ?");
-      args.push(query.status);
-    }
-    if (query.parentRunId === null) where.push("r.parent_run_id IS NULL");
-    else if (query.parentRunId !== undefined) {
-      where.push("r.parent_run_id = ?");
-      args.push(query.parentRunId);
-    }
-    for (const [k, v] of Object.entries(query.tags ?? {})) {
-      where.push("EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = ? AND t.value = ?)");
-      args.push(k, v);
-    }
-    const sql = `${RUN_SELECT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY r.start_time ${order}, r.rowid ${order} LIMIT ? OFFSET ?`;
+    const { where, args } = searchWhere(query, () => "?");
+    const sql = `${RUN_SELECT}${where} ORDER BY r.start_time ${order}, r.rowid ${order} LIMIT ? OFFSET ?`;
     const read = this.db.transaction(() =>
       (this.db.prepare(sql).all(...args, limit, offset) as RunRow[]).map((r) => this.runSync(r)),
     );
