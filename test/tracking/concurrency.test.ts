@@ -1,35 +1,17 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SqliteStore } from "../../src/tracking/store.ts";
+import { runTsxOk } from "../helpers/child.ts";
 import { tempHome } from "./helpers.ts";
 
 const WORKER = join(import.meta.dirname, "fixtures", "concurrent-writer.ts");
 const METRICS = 500;
 const VERSIONS = 20;
 
-function runWorker(home: string, id: number): Promise<{ runId: string; versions: number[] }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      ["--import", "tsx", WORKER, home, String(id), "2", String(METRICS), String(VERSIONS)],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.stderr.on("data", (d) => {
-      err += d;
-    });
-    p.on("error", reject);
-    p.on("close", (code) => {
-      if (code !== 0) reject(new Error(`worker ${id} exited with ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim()));
-    });
-  });
+async function runWorker(home: string, id: number): Promise<{ runId: string; versions: number[] }> {
+  const out = await runTsxOk([WORKER, home, String(id), "2", String(METRICS), String(VERSIONS)]);
+  return JSON.parse(out.trim());
 }
 
 describe("SqliteStore under two concurrent writer processes", () => {

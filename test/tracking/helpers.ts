@@ -66,3 +66,37 @@ export async function sharedSweepVersusAlone(
   const stored = await searchTrialStorage(a, study).loadTrials();
   return { shared: strip(stored), alone: strip(alone.trials), owners };
 }
+
+/**
+ * A sweep stopped after 4 trials and resumed to 10 on `store`, next to an uninterrupted 10-trial sweep: returns the
+ * trials each stored (as [number, state, params, value]), the count the resumed study loaded, and the straight
+ * study's trials as the search code holds them (for round-trip checks).
+ */
+export async function resumedSweepVersusStraight(
+  store: import("../../src/tracking/store.ts").TrackingStore,
+): Promise<{
+  loadedOnResume: number;
+  resumed: unknown[];
+  straight: unknown[];
+  straightTrials: import("../../src/ml/search/index.ts").FrozenTrial[];
+}> {
+  const { Study, RandomSampler } = await import("../../src/ml/search/index.ts");
+  const { searchTrialStorage } = await import("../../src/tracking/trials.ts");
+  const objective = (t: import("../../src/ml/search/index.ts").Trial) =>
+    (t.suggestFloat("x", -3, 3) - 1) ** 2 + t.suggestInt("k", 1, 5);
+  const study = (name: string) =>
+    Study.create({ sampler: new RandomSampler(7), storage: searchTrialStorage(store, name) });
+  await (await study("resumed")).optimize(objective, { nTrials: 4 });
+  const resumed = await study("resumed");
+  const loadedOnResume = resumed.trials.length;
+  await resumed.optimize(objective, { nTrials: 10 });
+  const straight = await study("straight");
+  await straight.optimize(objective, { nTrials: 10 });
+  const strip = (ts: typeof straight.trials) => ts.map((t) => [t.number, t.state, t.params, t.value]);
+  return {
+    loadedOnResume,
+    resumed: strip(resumed.trials),
+    straight: strip(straight.trials),
+    straightTrials: straight.trials,
+  };
+}

@@ -5,19 +5,17 @@
  * sweeps on it, and the failure modes (unreachable server, newer schema).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import pg from "pg";
-import { RandomSampler } from "../../src/ml/search/samplers.ts";
-import { Study } from "../../src/ml/search/study.ts";
 import { PostgresStore } from "../../src/tracking/postgres-store.ts";
 import { openTrackingStore } from "../../src/tracking/store.ts";
 import { openTracking } from "../../src/tracking/tracker.ts";
 import { searchTrialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
+import { runTsxOk } from "../helpers/child.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { SHA_A, SHA_B, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
+import { resumedSweepVersusStraight, SHA_A, SHA_B, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
 import { runStoreSuite } from "./store-suite.ts";
 
 const server = await startPostgres();
@@ -174,28 +172,8 @@ if ("skip" in server) {
       await (await openTrackingStore(url)).close(); // migrate up front
       const barrier = tempHome("mlops-pg-barrier-");
       const worker = join(import.meta.dirname, "fixtures", "concurrent-writer.ts");
-      const run = (id: number) =>
-        new Promise<{ runId: string; versions: number[] }>((resolve, reject) => {
-          const p = spawn(
-            process.execPath,
-            ["--import", "tsx", worker, url, String(id), "2", "200", "10", barrier.dir],
-            {
-              stdio: ["ignore", "pipe", "pipe"],
-            },
-          );
-          let out = "";
-          let err = "";
-          p.stdout.on("data", (d) => {
-            out += d;
-          });
-          p.stderr.on("data", (d) => {
-            err += d;
-          });
-          p.on("error", reject);
-          p.on("close", (code) =>
-            code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`worker ${id}: ${code} ${err}`)),
-          );
-        });
+      const run = async (id: number): Promise<{ runId: string; versions: number[] }> =>
+        JSON.parse((await runTsxOk([worker, url, String(id), "2", "200", "10", barrier.dir])).trim());
       try {
         const [w1, w2] = await Promise.all([run(1), run(2)]);
         const s = PostgresStore.open(url);
@@ -289,28 +267,9 @@ if ("skip" in server) {
           metrics: { r2: 0.84, mape: 15 },
           lineage: { dataHash: "D", configHash: "C", gitCommit: "abc", testSetHash: "T" },
         });
+        const cliEntry = join(import.meta.dirname, "..", "..", "src", "cli", "index.ts");
         const mlops = (...args: string[]) =>
-          new Promise<string>((resolve, reject) => {
-            const p = spawn(
-              process.execPath,
-              ["--import", "tsx", join(import.meta.dirname, "..", "..", "src", "cli", "index.ts"), ...args],
-              {
-                env: { ...process.env, MLOPS_TRACKING_URI: url, MLOPS_HOME: h.dir },
-                stdio: ["ignore", "pipe", "pipe"],
-              },
-            );
-            let out = "";
-            let err = "";
-            p.stdout.on("data", (d) => {
-              out += d;
-            });
-            p.stderr.on("data", (d) => {
-              err += d;
-            });
-            p.on("close", (code) =>
-              code === 0 ? resolve(out) : reject(new Error(`mlops ${args.join(" ")}: ${code} ${err}`)),
-            );
-          });
+          runTsxOk([cliEntry, ...args], { ...process.env, MLOPS_TRACKING_URI: url, MLOPS_HOME: h.dir });
         const models = JSON.parse(await mlops("--json", "models", "list"));
         assert.deepEqual(
           models.map((m: { name: string; latestVersion: number }) => [m.name, m.latestVersion]),
@@ -329,28 +288,11 @@ if ("skip" in server) {
 
     it("resumes an interrupted sweep from the trials stored on the server", async () => {
       const s = PostgresStore.open(await server.createDatabase("sweep"));
-      const objective = (t: { suggestFloat(n: string, lo: number, hi: number): number }) =>
-        (t.suggestFloat("x", -3, 3) - 1) ** 2;
       try {
-        const first = await Study.create({
-          sampler: new RandomSampler(3),
-          storage: searchTrialStorage(s, "sw"),
-        });
-        await first.optimize(objective, { nTrials: 3 });
-        const resumed = await Study.create({
-          sampler: new RandomSampler(3),
-          storage: searchTrialStorage(s, "sw"),
-        });
-        assert.equal(resumed.trials.length, 3);
-        await resumed.optimize(objective, { nTrials: 8 });
-        const straight = await Study.create({
-          sampler: new RandomSampler(3),
-          storage: searchTrialStorage(s, "st"),
-        });
-        await straight.optimize(objective, { nTrials: 8 });
-        const strip = (ts: typeof straight.trials) => ts.map((t) => [t.number, t.state, t.params, t.value]);
-        assert.deepEqual(strip(resumed.trials), strip(straight.trials));
-        assert.deepEqual(await searchTrialStorage(s, "st").loadTrials(), straight.trials);
+        const r = await resumedSweepVersusStraight(s);
+        assert.equal(r.loadedOnResume, 4);
+        assert.deepEqual(r.resumed, r.straight);
+        assert.deepEqual(await searchTrialStorage(s, "straight").loadTrials(), r.straightTrials);
       } finally {
         await s.close();
       }

@@ -2,22 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { RandomSampler } from "../../src/ml/search/samplers.ts";
-import { Study } from "../../src/ml/search/study.ts";
 import { SQLITE_MIGRATIONS } from "../../src/tracking/sqlite-migrations.ts";
 import { SqliteStore } from "../../src/tracking/store.ts";
 import { searchTrialStorage, trialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
-import { sharedSweepVersusAlone, tempHome } from "./helpers.ts";
-
-const objective = (t: {
-  suggestFloat(n: string, lo: number, hi: number): number;
-  suggestInt(n: string, lo: number, hi: number): number;
-}) => {
-  const x = t.suggestFloat("x", -3, 3);
-  const k = t.suggestInt("k", 1, 5);
-  return (x - 1) ** 2 + k;
-};
+import { resumedSweepVersusStraight, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
 
 describe("trial storage on SQLite", () => {
   const h = tempHome();
@@ -40,26 +29,10 @@ describe("trial storage on SQLite", () => {
   it("a sweep interrupted after 4 trials resumes to the same 10 trials as an uninterrupted one", async () => {
     const s = SqliteStore.open({ home: join(h.dir, "sweep") });
     try {
-      const first = await Study.create({
-        sampler: new RandomSampler(7),
-        storage: searchTrialStorage(s, "resumed"),
-      });
-      await first.optimize(objective, { nTrials: 4 });
-      assert.equal((await s.loadTrials("resumed")).length, 4);
-      const resumed = await Study.create({
-        sampler: new RandomSampler(7),
-        storage: searchTrialStorage(s, "resumed"),
-      });
-      assert.equal(resumed.trials.length, 4);
-      await resumed.optimize(objective, { nTrials: 10 });
-
-      const straight = await Study.create({
-        sampler: new RandomSampler(7),
-        storage: searchTrialStorage(s, "straight"),
-      });
-      await straight.optimize(objective, { nTrials: 10 });
-      const strip = (ts: typeof straight.trials) => ts.map((t) => [t.number, t.state, t.params, t.value]);
-      assert.deepEqual(strip(resumed.trials), strip(straight.trials));
+      const r = await resumedSweepVersusStraight(s);
+      assert.equal(r.loadedOnResume, 4);
+      assert.deepEqual(r.resumed, r.straight);
+      const straight = { trials: r.straightTrials };
 
       // queryable columns are filled, and the search trial round-trips exactly
       const rows = await s.loadTrials("straight");
