@@ -158,7 +158,11 @@ export const sweepStep: PipelineStep<SweepOutput> = {
           onTrial: (t: FrozenTrial, s: Study) => {
             ranHere++;
             const best = s.bestValue;
-            bar.tick(1, `best ${cfg.objective} ${best === null ? "-" : best.toFixed(3)}`);
+            // trials finished by other workers of a shared sweep count too
+            bar.update(
+              Math.min(s.trials.length, nTrials),
+              `best ${cfg.objective} ${best === null ? "-" : best.toFixed(3)}`,
+            );
             void run.logMetric("trial_value", t.value ?? Number.NaN, t.number).catch(() => {});
             if (best !== null) void run.logMetric("best_so_far", best, t.number).catch(() => {});
           },
