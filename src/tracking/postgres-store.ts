@@ -203,13 +203,9 @@ CREATE TABLE trials (
 /** Advisory lock key of the migration step ("mlopsmig" as 8 ASCII bytes, big-endian, fits a signed bigint). */
 const MIGRATION_LOCK = "7885694547599206759";
 
-/** int8 → number (ids and millisecond timestamps are far below 2^53); numeric stays a string. */
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20
-      ? (v: string) => Number(v)
-      : (pg.types.getTypeParser as (o: number, f?: "text" | "binary") => unknown)(oid, format)) as never,
-};
+/** int8 → number (ids and millisecond timestamps are far below 2^53); every other type as pg parses it. */
+const TYPES = new pg.TypeOverrides();
+TYPES.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
 export interface PostgresStoreOptions {
   /** Pool size (default 4). */
@@ -363,9 +359,16 @@ export class PostgresStore extends AbstractTrackingStore {
       case "22P02":
       case "22003":
         return new TrackingError("INVALID", `postgres store ${this.location}: ${msg}`, { cause: e });
-      case "3D000":
-      case "28000":
-      case "28P01":
+      case "3D000": // database does not exist
+      case "28000": // authorisation
+      case "28P01": // password
+      case "57014": // statement_timeout
+      case "57P01": // server shutting down
+      case "57P02":
+      case "57P03":
+      case "08000": // connection exceptions
+      case "08003":
+      case "08006":
         return new TrackingError("UNAVAILABLE", `postgres store ${this.location}: ${msg}`, { cause: e });
       default:
         return e;
