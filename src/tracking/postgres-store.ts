@@ -25,6 +25,7 @@ import {
   type AuditRow,
   aliasConflict,
   paramConflict,
+  pendingMigrations,
   prepareArtifact,
   prepareLogBatch,
   prepareModelVersion,
@@ -311,24 +312,14 @@ export class PostgresStore extends AbstractTrackingStore {
   }
 
   private async migrate(migrations: readonly Migration[]): Promise<void> {
-    const known = Math.max(0, ...migrations.map((m) => m.version));
     await this.tx(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
       await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-      const applied = new Set(
-        (await this.q<{ version: number }>(c, "SELECT version FROM schema_migrations")).map((r) => r.version),
+      const applied = (await this.q<{ version: number }>(c, "SELECT version FROM schema_migrations")).map(
+        (r) => r.version,
       );
-      for (const v of applied) {
-        if (v > known) {
-          throw new TrackingError(
-            "SCHEMA",
-            `${this.location} has schema version ${v}, newer than this build supports (${known}); upgrade tabular-mlops`,
-          );
-        }
-      }
-      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-        if (applied.has(m.version)) continue;
+      for (const m of pendingMigrations(migrations, applied, this.location)) {
         await c.query(m.sql);
         await c.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [
           m.version,

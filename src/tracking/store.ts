@@ -337,6 +337,28 @@ function jsonOrThrow(what: string, value: unknown): string {
 
 // ---------------------------------------------------------------- input preparation (shared by backends)
 
+/**
+ * The migrations still to apply, in version order, given the versions a database has recorded; a recorded
+ * version newer than this build knows is a SCHEMA error naming `location` (the database is not misread).
+ */
+export function pendingMigrations(
+  migrations: readonly Migration[],
+  applied: Iterable<number>,
+  location: string,
+): Migration[] {
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const done = new Set(applied);
+  for (const v of done) {
+    if (v > known) {
+      throw new TrackingError(
+        "SCHEMA",
+        `${location} has schema version ${v}, newer than this build supports (${known}); upgrade tabular-mlops`,
+      );
+    }
+  }
+  return migrations.filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version);
+}
+
 export function validateExperimentName(name: unknown): string {
   if (typeof name !== "string" || name.trim().length === 0 || name.length > 200) {
     throw invalid(`invalid experiment name ${JSON.stringify(name)}: expected 1-200 characters`);
@@ -725,26 +747,11 @@ export class SqliteStore extends AbstractTrackingStore {
   private migrate(migrations: readonly Migration[]): void {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const known = Math.max(0, ...migrations.map((m) => m.version));
     const applyAll = this.db.transaction(() => {
-      const applied = new Map(
-        (
-          this.db.prepare("SELECT version, name FROM schema_migrations").all() as {
-            version: number;
-            name: string;
-          }[]
-        ).map((r) => [r.version, r.name]),
-      );
-      for (const v of applied.keys()) {
-        if (v > known) {
-          throw new TrackingError(
-            "SCHEMA",
-            `${this.location} has schema version ${v}, newer than this build supports (${known}); upgrade tabular-mlops`,
-          );
-        }
-      }
-      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-        if (applied.has(m.version)) continue;
+      const applied = (
+        this.db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]
+      ).map((r) => r.version);
+      for (const m of pendingMigrations(migrations, applied, this.location)) {
         this.db.exec(m.sql);
         this.db
           .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
@@ -1301,24 +1308,4 @@ export function toAudit(r: AuditRow): AuditEntry {
     at: r.at,
     gateResults: r.gate_results === null ? null : (JSON.parse(r.gate_results) as GateResult[]),
   };
-}
-
-/**
- * Open a store by URI: a directory (home), `sqlite:<path-to-db>` / `sqlite:///abs/path.db`, or
- * `postgres://user[:password]@host[:port]/database` (PostgresStore; its schema is applied on first use).
- */
-export async function openTrackingStore(
-  uri?: string | null,
-  opts: Omit<SqliteStoreOptions, "home" | "path"> = {},
-): Promise<TrackingStore> {
-  if (uri && /^postgres(ql)?:\/\//i.test(uri)) {
-    // loaded on demand: pg is only needed by homes that use it (and postgres-store.ts imports this module)
-    const { PostgresStore } = await import("./postgres-store.ts");
-    return PostgresStore.open(uri);
-  }
-  if (uri?.startsWith("sqlite:")) {
-    const p = uri.replace(/^sqlite:(\/\/)?/, "");
-    return SqliteStore.open({ ...opts, path: p });
-  }
-  return SqliteStore.open({ ...opts, home: resolveHome(uri) });
 }

@@ -2,8 +2,8 @@
  * Convenience facade for pipelines: open the home (store + artifacts + registry) and log through an
  * `ActiveRun` handle that knows its run id and can start nested runs.
  */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalArtifactStore, type ArtifactStore } from "./artifacts.ts";
 import { isS3ArtifactUri, S3ArtifactStore } from "./s3-artifacts.ts";
@@ -53,15 +53,51 @@ function trackingUriOf(opts: { trackingUri?: string } = {}): string | undefined 
 }
 
 /**
+ * Where a tracking URI points: a PostgreSQL store, or the SQLite file (`sqlite:<file>`, `sqlite:///abs/path.db`;
+ * no URI = `<home>/mlops.db`); any other scheme is INVALID (the message never shows a password).
+ */
+function storeTarget(uri: string | undefined, home: string): { postgres: string } | { sqlite: string } {
+  if (uri === undefined) return { sqlite: join(home, "mlops.db") };
+  if (isPostgresUri(uri)) return { postgres: uri };
+  if (uri.startsWith("sqlite:")) return { sqlite: resolve(uri.replace(/^sqlite:(\/\/)?/, "")) };
+  throw new TrackingError(
+    "INVALID",
+    `tracking store '${uri.startsWith("postgres") ? redactPostgresUri(uri) : uri}': expected postgres://… or sqlite:<file>`,
+  );
+}
+
+function openTarget(
+  target: { postgres: string } | { sqlite: string },
+  opts: Omit<SqliteStoreOptions, "home" | "path">,
+): TrackingStore {
+  if ("postgres" in target) return PostgresStore.open(target.postgres);
+  return SqliteStore.open({
+    busyTimeoutMs: opts.busyTimeoutMs,
+    synchronous: opts.synchronous,
+    path: target.sqlite,
+  });
+}
+
+/**
  * Whether a tracking store exists for `home` (read-only tools check this before opening): always true for a
  * PostgreSQL store (its schema is created on first use), else whether the SQLite file exists.
  */
 export function hasTrackingStore(home: string, opts: { trackingUri?: string } = {}): boolean {
-  const uri = trackingUriOf(opts);
-  if (uri !== undefined && isPostgresUri(uri)) return true;
-  return existsSync(
-    uri?.startsWith("sqlite:") ? resolve(uri.replace(/^sqlite:(\/\/)?/, "")) : join(home, "mlops.db"),
-  );
+  const target = storeTarget(trackingUriOf(opts), home);
+  return "postgres" in target || existsSync(target.sqlite);
+}
+
+/**
+ * Open a store by URI: `postgres://user[:password]@host[:port]/database` (PostgresStore; its schema is applied
+ * on first use), `sqlite:<path-to-db>` / `sqlite:///abs/path.db`, or a home directory (its mlops.db).
+ */
+export async function openTrackingStore(
+  uri?: string | null,
+  opts: Omit<SqliteStoreOptions, "home" | "path"> = {},
+): Promise<TrackingStore> {
+  if (uri && (isPostgresUri(uri) || uri.startsWith("sqlite:")))
+    return openTarget(storeTarget(uri, resolveHome()), opts);
+  return SqliteStore.open({ ...opts, home: resolveHome(uri) });
 }
 
 /**
@@ -70,25 +106,15 @@ export function hasTrackingStore(home: string, opts: { trackingUri?: string } = 
  */
 export function openTracking(opts: OpenTrackingOptions = {}): Tracking {
   const home = resolveHome(opts.home);
-  const uri = trackingUriOf(opts);
-  let store: TrackingStore;
-  if (uri !== undefined && isPostgresUri(uri)) store = PostgresStore.open(uri);
-  else if (uri !== undefined && !uri.startsWith("sqlite:")) {
+  const target = storeTarget(trackingUriOf(opts), home);
+  if (opts.mustExist && "sqlite" in target && !existsSync(target.sqlite)) {
     throw new TrackingError(
-      "INVALID",
-      `tracking store '${uri.startsWith("postgres") ? redactPostgresUri(uri) : uri}': expected postgres://… or sqlite:<file>`,
+      "NOT_FOUND",
+      `no tracking store at ${target.sqlite} (use --home DIR, set MLOPS_HOME or MLOPS_TRACKING_URI)`,
     );
-  } else {
-    const path = uri ? resolve(uri.replace(/^sqlite:(\/\/)?/, "")) : join(home, "mlops.db");
-    if (opts.mustExist && !existsSync(path)) {
-      throw new TrackingError(
-        "NOT_FOUND",
-        `no tracking store at ${path} (use --home DIR, set MLOPS_HOME or MLOPS_TRACKING_URI)`,
-      );
-    }
-    const sqlite = { busyTimeoutMs: opts.busyTimeoutMs, synchronous: opts.synchronous };
-    store = uri ? SqliteStore.open({ ...sqlite, path }) : SqliteStore.open({ ...sqlite, home });
   }
+  if ("sqlite" in target) mkdirSync(dirname(target.sqlite), { recursive: true });
+  const store = openTarget(target, opts);
   const artifacts = openArtifactStore(home, opts.artifacts ?? (process.env.MLOPS_ARTIFACTS_URI || undefined));
   const registry = new ModelRegistry(store, artifacts);
   return { home, store, artifacts, registry, close: () => store.close() };
