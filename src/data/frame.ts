@@ -33,6 +33,13 @@ export function categoricalColumn(
   return { kind: "categorical", name, codes, levels };
 }
 
+/** Whether two categorical level lists are equal, element by element (caches keyed by a levels array check it). */
+export function sameLevels(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Encode an array of strings (null/undefined = missing) as a categorical column; levels in first-seen order. */
 export function categoricalFromStrings(
   name: string,

@@ -11,7 +11,7 @@
  * standard scaling (linear models).
  */
 import type { ColumnSpec, DatasetContract } from "../data/contract-types.ts";
-import type { Frame } from "../data/frame.ts";
+import { type Frame, sameLevels } from "../data/frame.ts";
 import { type BundlePart, packBundle, unpackBundle } from "../ml/codec.ts";
 import { KMeans } from "../ml/cluster.ts";
 import { OneHotEncoder, StandardScaler } from "../ml/preprocessing.ts";
@@ -279,7 +279,7 @@ export class FeaturePipeline {
       this.slotCache[k] = cache;
     }
     const hit = cache.get(levels);
-    if (hit && sameStrings(hit.levels, levels)) return hit;
+    if (hit && sameLevels(hit.levels, levels)) return hit;
     const enc = this.encoders[k];
     const name = this.inputs.categorical[k];
     const spec = this.contract.columns.find((c) => c.name === name)!;
@@ -458,12 +458,6 @@ export class FeaturePipeline {
     fp.fitted = true;
     return fp;
   }
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function median(v: Float64Array): number {

@@ -2,7 +2,7 @@
  * Prometheus metrics, one registry per app instance (tests can run many apps in one process).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Frame } from "../data/frame.ts";
+import { type Frame, sameLevels } from "../data/frame.ts";
 import type { LoaderEvent } from "./loader.ts";
 
 export interface ServingMetrics {
@@ -63,12 +63,6 @@ export class SlidingWindow {
 /** Whether every sampled code is a level or missing (-1): anything else takes the general path. */
 function codesInRange(codes: Int32Array, nLevels: number, n: number, step: number): boolean {
   for (let i = 0; i < n; i += step) if (codes[i] < -1 || codes[i] >= nLevels) return false;
-  return true;
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -179,7 +173,7 @@ export function createMetrics(
   const categoryLabels = new WeakMap<readonly string[], CategoryLabels>();
   const categoryLabelsOf = (name: string, levels: readonly string[]): CategoryLabels => {
     const hit = categoryLabels.get(levels);
-    if (hit && hit.name === name && sameStrings(hit.levels, levels)) return hit;
+    if (hit && hit.name === name && sameLevels(hit.levels, levels)) return hit;
     const labels: CategoryLabels["labels"] = [Object.freeze({ feature: name, category: "(missing)" })];
     for (const level of levels) labels.push(Object.freeze({ feature: name, category: level }));
     const entry = { name, levels: levels.slice(), labels, counts: new Float64Array(levels.length + 1) };
