@@ -19,7 +19,9 @@ export interface EncodedBatch {
   schema: string;
   /** packed blob: Float64 ts[n], pred[n], lower[n], upper[n], latency[n], numeric features; Int32 codes. */
   data: Uint8Array;
-  ids: string[];
+  /** prediction ids, UTF-8: id i is idBytes[idEnd[i - 1] (0 for i = 0) .. idEnd[i]) */
+  idBytes: Uint8Array;
+  idEnd: Int32Array;
 }
 
 export interface WriteJob {
@@ -113,10 +115,11 @@ export class BatchWriter {
         const info = this.insertBatch.run(b.modelVersion, b.tsMin, b.tsMax, b.n, b.schema, blob);
         const batchId = Number(info.lastInsertRowid);
         const { ts, pred } = leadingColumns(b);
+        const ids = Buffer.from(b.idBytes.buffer, b.idBytes.byteOffset, b.idBytes.byteLength);
         for (let i = 0; i < b.n; i++) {
           const p = pred[i];
           const r = this.insertPrediction.run(
-            b.ids[i],
+            ids.toString("utf8", i === 0 ? 0 : b.idEnd[i - 1], b.idEnd[i]),
             batchId,
             i,
             ts[i],

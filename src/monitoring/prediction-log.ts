@@ -184,120 +184,186 @@ interface SchemaEntry {
 
 // ---------------------------------------------------------------- batch building
 
-/** Accumulates rows of one model version into columns. */
+/** A categorical staging column: codes into `levels` (first-seen order), -1 = missing. */
+interface CatStage {
+  codes: Int32Array;
+  levels: string[];
+  index: Map<string, number>;
+}
+
+function catCode(c: CatStage, v: string): number {
+  let code = c.index.get(v);
+  if (code === undefined) {
+    code = c.levels.length;
+    c.levels.push(v);
+    c.index.set(v, code);
+  }
+  return code;
+}
+
+const STAGE_MIN_ROWS = 64;
+
+/**
+ * Accumulates rows of one model version into typed columns (numbers, category codes, id bytes), so that a batch
+ * waiting for its flush (up to `flushIntervalMs` or `batchSize` rows) holds no per-row JS objects: the serving
+ * thread's young generation does not carry the queued rows through its scavenges (copied, then promoted and
+ * left to the old generation's collector), which is what the previous number[] / string[] staging did.
+ */
 class BatchBuilder {
-  readonly ids: string[] = [];
-  readonly ts: number[] = [];
-  readonly pred: number[] = [];
-  readonly lower: number[] = [];
-  readonly upper: number[] = [];
-  readonly latency: number[] = [];
-  readonly num = new Map<string, number[]>();
-  readonly cat = new Map<string, (string | null)[]>();
+  private rows = 0;
+  private cap = 0;
+  private ts = new Float64Array(0);
+  private pred = new Float64Array(0);
+  private lower = new Float64Array(0);
+  private upper = new Float64Array(0);
+  private latency = new Float64Array(0);
+  /** numeric features (NaN = missing) */
+  private readonly num = new Map<string, Float64Array>();
+  private readonly cat = new Map<string, CatStage>();
+  /** UTF-8 bytes of the ids, id i at [idEnd[i - 1] ?? 0, idEnd[i]) */
+  private idBytes = Buffer.alloc(0);
+  private idEnd = new Int32Array(0);
   constructor(readonly modelVersion: string) {}
 
   get n(): number {
-    return this.ids.length;
+    return this.rows;
   }
 
-  private numCol(name: string): number[] | null {
+  /** Room for `rows` rows; new numeric cells are NaN and new codes -1 (missing) until written. */
+  private ensure(rows: number): void {
+    if (rows <= this.cap) return;
+    const cap = Math.max(rows, STAGE_MIN_ROWS, 2 * this.cap);
+    const grow = (a: Float64Array) => {
+      const b = new Float64Array(cap).fill(Number.NaN);
+      b.set(a);
+      return b;
+    };
+    this.ts = grow(this.ts);
+    this.pred = grow(this.pred);
+    this.lower = grow(this.lower);
+    this.upper = grow(this.upper);
+    this.latency = grow(this.latency);
+    for (const [name, a] of this.num) this.num.set(name, grow(a));
+    for (const c of this.cat.values()) {
+      const codes = new Int32Array(cap).fill(-1);
+      codes.set(c.codes);
+      c.codes = codes;
+    }
+    const idEnd = new Int32Array(cap);
+    idEnd.set(this.idEnd);
+    this.idEnd = idEnd;
+    this.cap = cap;
+  }
+
+  private numCol(name: string): Float64Array | null {
     const c = this.num.get(name);
     if (c) return c;
     if (this.cat.has(name)) return null;
-    const arr = new Array<number>(this.n).fill(Number.NaN);
+    const arr = new Float64Array(this.cap).fill(Number.NaN);
     this.num.set(name, arr);
     return arr;
   }
 
-  private catCol(name: string): (string | null)[] {
+  private catCol(name: string): CatStage {
     let c = this.cat.get(name);
     if (c) return c;
+    c = { codes: new Int32Array(this.cap).fill(-1), levels: [], index: new Map() };
     const nums = this.num.get(name);
     if (nums) {
-      // a string value for a so-far numeric feature: convert the column to categorical
-      c = nums.map((v) => (Number.isNaN(v) ? null : String(v)));
+      // a string value for a so-far numeric feature: convert the column to categorical (its numbers as strings)
+      for (let i = 0; i < this.rows; i++)
+        if (!Number.isNaN(nums[i])) c.codes[i] = catCode(c, String(nums[i]));
       this.num.delete(name);
-    } else c = new Array<string | null>(this.n).fill(null);
+    }
     this.cat.set(name, c);
     return c;
   }
 
-  private pad(): void {
-    const n = this.n;
-    for (const c of this.num.values()) while (c.length < n) c.push(Number.NaN);
-    for (const c of this.cat.values()) while (c.length < n) c.push(null);
+  private pushId(row: number, id: string): void {
+    const at = row === 0 ? 0 : this.idEnd[row - 1];
+    const need = at + Buffer.byteLength(id, "utf8");
+    if (need > this.idBytes.length) {
+      const b = Buffer.allocUnsafe(Math.max(need, 2 * this.idBytes.length, 64 * STAGE_MIN_ROWS));
+      this.idBytes.copy(b, 0, 0, at);
+      this.idBytes = b;
+    }
+    this.idEnd[row] = at + this.idBytes.write(id, at, "utf8");
   }
 
   addRecord(r: PredictionRecord): void {
-    const row = this.n;
+    const row = this.rows;
+    this.ensure(row + 1);
     for (const key in r.inputs) {
       const v = r.inputs[key];
       if (v === null || v === undefined) continue;
       if (typeof v === "number") {
         const c = this.numCol(key);
         if (c) c[row] = v;
-        else this.catCol(key)[row] = String(v);
-      } else this.catCol(key)[row] = String(v);
+        else {
+          const s = this.catCol(key);
+          s.codes[row] = catCode(s, String(v));
+        }
+      } else {
+        const s = this.catCol(key);
+        s.codes[row] = catCode(s, String(v));
+      }
     }
-    this.ids.push(r.id);
-    this.ts.push(r.ts);
-    this.pred.push(r.prediction);
-    this.lower.push(r.lower ?? Number.NaN);
-    this.upper.push(r.upper ?? Number.NaN);
-    this.latency.push(r.latencyMs ?? Number.NaN);
-    this.pad();
+    this.pushId(row, r.id);
+    this.ts[row] = r.ts;
+    this.pred[row] = r.prediction;
+    this.lower[row] = r.lower ?? Number.NaN;
+    this.upper[row] = r.upper ?? Number.NaN;
+    this.latency[row] = r.latencyMs ?? Number.NaN;
+    this.rows = row + 1;
   }
 
   addChunk(c: PredictionChunk, start: number, end: number): void {
-    const row0 = this.n;
-    const m = end - start;
+    const row0 = this.rows;
+    this.ensure(row0 + end - start);
     for (const col of c.inputs.columns) {
       if (col.kind === "numeric") {
         const dst = this.numCol(col.name);
-        if (dst) {
-          while (dst.length < row0) dst.push(Number.NaN);
-          for (let i = start; i < end; i++) dst[row0 + i - start] = col.values[i];
-        } else {
+        if (dst) dst.set(col.values.subarray(start, end), row0);
+        else {
           const s = this.catCol(col.name);
           for (let i = start; i < end; i++) {
             const v = col.values[i];
-            s[row0 + i - start] = Number.isNaN(v) ? null : String(v);
+            if (!Number.isNaN(v)) s.codes[row0 + i - start] = catCode(s, String(v));
           }
         }
       } else {
-        const dst = this.catCol(col.name);
+        const s = this.catCol(col.name);
         for (let i = start; i < end; i++) {
           const code = col.codes[i];
-          dst[row0 + i - start] = code < 0 ? null : col.levels[code];
+          if (code >= 0) s.codes[row0 + i - start] = catCode(s, col.levels[code]);
         }
       }
     }
     const at = (v: number | ArrayLike<number> | null | undefined, i: number) =>
       v === null || v === undefined ? Number.NaN : typeof v === "number" ? v : v[i];
     for (let i = start; i < end; i++) {
-      this.ids.push(c.ids[i]);
-      this.ts.push(at(c.ts, i));
-      this.pred.push(c.predictions[i]);
-      this.lower.push(at(c.lower, i));
-      this.upper.push(at(c.upper, i));
-      this.latency.push(at(c.latencyMs, i));
+      const row = row0 + i - start;
+      this.pushId(row, c.ids[i]);
+      this.ts[row] = at(c.ts, i);
+      this.pred[row] = c.predictions[i];
+      this.lower[row] = at(c.lower, i);
+      this.upper[row] = at(c.upper, i);
+      this.latency[row] = at(c.latencyMs, i);
     }
-    void m;
-    this.pad();
+    this.rows = row0 + end - start;
   }
 
   /** Schema JSON + packed blob: Float64 ts, pred, lower, upper, latency, numeric features; Int32 codes. */
   encode(): EncodedBatch {
-    const n = this.n;
+    const n = this.rows;
     const numNames = [...this.num.keys()].sort();
     const catNames = [...this.cat.keys()].sort();
     const schema: SchemaEntry[] = [];
     // a fresh, 8-aligned buffer of its own (the writer reads its leading Float64 columns in place)
     const buf = new ArrayBuffer(8 * n * (5 + numNames.length) + 4 * n * catNames.length);
     let off = 0;
-    const putF = (arr: number[]) => {
-      const f64 = new Float64Array(buf, off, n);
-      for (let i = 0; i < n; i++) f64[i] = arr[i];
+    const putF = (arr: Float64Array) => {
+      new Float64Array(buf, off, n).set(arr.subarray(0, n));
       off += 8 * n;
     };
     putF(this.ts);
@@ -310,32 +376,19 @@ class BatchBuilder {
       schema.push({ name, kind: "numeric" });
     }
     for (const name of catNames) {
-      const vals = this.cat.get(name)!;
-      const levels: string[] = [];
-      const index = new Map<string, number>();
-      const i32 = new Int32Array(buf, off, n);
-      for (let i = 0; i < n; i++) {
-        const v = vals[i];
-        if (v === null) i32[i] = -1;
-        else {
-          let code = index.get(v);
-          if (code === undefined) {
-            code = levels.length;
-            levels.push(v);
-            index.set(v, code);
-          }
-          i32[i] = code;
-        }
-      }
+      const c = this.cat.get(name)!;
+      new Int32Array(buf, off, n).set(c.codes.subarray(0, n));
       off += 4 * n;
-      schema.push({ name, kind: "categorical", levels });
+      schema.push({ name, kind: "categorical", levels: c.levels });
     }
     let tsMin = Number.POSITIVE_INFINITY,
       tsMax = Number.NEGATIVE_INFINITY;
-    for (const t of this.ts) {
+    for (let i = 0; i < n; i++) {
+      const t = this.ts[i];
       if (t < tsMin) tsMin = t;
       if (t > tsMax) tsMax = t;
     }
+    const idBytes = n === 0 ? 0 : this.idEnd[n - 1];
     return {
       modelVersion: this.modelVersion,
       n,
@@ -343,7 +396,8 @@ class BatchBuilder {
       tsMax,
       schema: JSON.stringify(schema),
       data: new Uint8Array(buf),
-      ids: this.ids,
+      idBytes: new Uint8Array(this.idBytes.buffer, this.idBytes.byteOffset, idBytes).slice(),
+      idEnd: this.idEnd.slice(0, n),
     };
   }
 }

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import fc from "fast-check";
 import { categoricalFromStrings, Frame, numericColumn } from "../../src/data/frame.ts";
 import {
   chunkFromServingEntry,
+  type PredictionChunk,
   NotFoundError,
   PredictionLog,
   type PredictionRecord,
@@ -220,7 +222,8 @@ describe("PredictionLog", () => {
           tsMax: 6,
           schema: "[]",
           data: new Uint8Array(Float64Array.from([5, 6, 10, 11, 0, 0, 0, 0, 0, 0]).buffer),
-          ids: ["x-0", "x-1"],
+          idBytes: new TextEncoder().encode("x-0x-1"),
+          idEnd: Int32Array.from([3, 6]),
         },
       ],
     };
@@ -229,9 +232,9 @@ describe("PredictionLog", () => {
     assert.equal(w.write({ ...job, key: "job-2" }).duplicates, 2); // same ids, a new job: blob kept, ids ignored
     assert.equal(db.prepare("SELECT COUNT(*) FROM batches").pluck().get(), 2);
     assert.equal(db.prepare("SELECT COUNT(*) FROM predictions").pluck().get(), 2);
-    assert.deepEqual(db.prepare("SELECT ts, prediction FROM predictions ORDER BY id").raw().all(), [
-      [5, 10],
-      [6, 11],
+    assert.deepEqual(db.prepare("SELECT id, ts, prediction FROM predictions ORDER BY id").raw().all(), [
+      ["x-0", 5, 10],
+      ["x-1", 6, 11],
     ]);
     db.close();
   });
@@ -270,6 +273,143 @@ describe("PredictionLog", () => {
       [100_002, 100_003],
     );
     assert.equal(log.counts().total, 2);
+    await log.close();
+  });
+
+  it("staging: any mix of records and chunks, batch sizes and versions reads back row for row (ids, values, missing cells)", async () => {
+    type Row = { id: string; ts: number; mv: string; a: number | null; b: number | null; c: string | null };
+    const cell = fc.oneof(fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }));
+    const cat = fc.constantFrom(null, "x", "NEAR BAY", "çà ü", "");
+    const op = fc.record({
+      chunk: fc.boolean(),
+      mv: fc.constantFrom("1", "2"),
+      // which input columns the op carries (absent = missing in its rows)
+      cols: fc.record({ a: fc.boolean(), b: fc.boolean(), c: fc.boolean() }),
+      rows: fc.array(fc.record({ a: cell, b: cell, c: cat }), { minLength: 1, maxLength: 5 }),
+    });
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 7 }),
+        async (ops, batchSize) => {
+          const log = new PredictionLog({
+            path: dbPath(),
+            batchSize,
+            flushIntervalMs: 60_000,
+            writer: runs++ % 4 === 0 ? "thread" : "inline",
+          });
+          const expected: Row[] = [];
+          for (const o of ops) {
+            // a chunk is a served request's Frame: it has a column (a Frame without columns has no rows)
+            const cols = o.chunk && !o.cols.a && !o.cols.b && !o.cols.c ? { ...o.cols, a: true } : o.cols;
+            const rows: Row[] = o.rows.map((r, i) => {
+              const k = expected.length + i;
+              return {
+                id: `ïd-${k}-${"é".repeat(k % 3)}`,
+                ts: 1_000 + k,
+                mv: o.mv,
+                a: cols.a ? r.a : null,
+                b: cols.b ? r.b : null,
+                c: cols.c ? r.c : null,
+              };
+            });
+            expected.push(...rows);
+            if (o.chunk) {
+              const columns = [];
+              const num = (name: "a" | "b") =>
+                numericColumn(
+                  name,
+                  Float64Array.from(rows, (r) => r[name] ?? Number.NaN),
+                );
+              if (cols.a) columns.push(num("a"));
+              if (cols.b) columns.push(num("b"));
+              if (cols.c)
+                columns.push(
+                  categoricalFromStrings(
+                    "c",
+                    rows.map((r) => r.c),
+                  ),
+                );
+              const chunk: PredictionChunk = {
+                ids: rows.map((r) => r.id),
+                ts: rows.map((r) => r.ts),
+                modelVersion: o.mv,
+                inputs: new Frame(columns),
+                predictions: Float64Array.from(rows, (r) => r.ts + 0.5),
+                lower: Float64Array.from(rows, (r) => r.ts - 1),
+                upper: null,
+                latencyMs: 3,
+              };
+              assert.equal(log.appendChunk(chunk), rows.length);
+            } else {
+              const recs: PredictionRecord[] = rows.map((r) => ({
+                id: r.id,
+                ts: r.ts,
+                modelVersion: r.mv,
+                inputs: {
+                  ...(cols.a ? { a: r.a } : {}),
+                  ...(cols.b ? { b: r.b } : {}),
+                  ...(cols.c ? { c: r.c } : {}),
+                },
+                prediction: r.ts + 0.5,
+                lower: r.ts - 1,
+                latencyMs: 3,
+              }));
+              assert.equal(log.append(recs), rows.length);
+            }
+          }
+          assert.equal(await log.flush(), expected.length);
+          const w = log.window(0, 1e9);
+          assert.equal(w.n, expected.length);
+          const names = w.inputs.names;
+          for (let i = 0; i < w.n; i++) {
+            const e = expected[w.predictions[i] - 1_000.5];
+            assert.ok(e, `row ${i}: unexpected prediction ${w.predictions[i]}`);
+            assert.equal(w.ts[i], e.ts);
+            assert.equal(w.lower[i], e.ts - 1);
+            assert.ok(Number.isNaN(w.upper[i]));
+            assert.equal(w.latencyMs[i], 3);
+            assert.equal(w.modelVersions[w.modelVersionCodes[i]], e.mv);
+            for (const k of ["a", "b"] as const)
+              if (names.includes(k)) assert.equal(w.inputs.cell(i, k), e[k], `row ${i} ${k}`);
+              else assert.equal(e[k], null);
+            if (names.includes("c")) assert.equal(w.inputs.cell(i, "c"), e.c, `row ${i} c`);
+            else assert.equal(e.c, null);
+          }
+          const db = openLogDatabase(log.path);
+          const stored = db.prepare("SELECT id, prediction FROM predictions").raw().all() as [
+            string,
+            number,
+          ][];
+          db.close();
+          assert.deepEqual(
+            stored.sort((x, y) => x[1] - y[1]),
+            expected.map((r) => [r.id, r.ts + 0.5]),
+          );
+          await log.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("staging: a string value for a so-far numeric input turns the batch's column categorical, earlier numbers as strings", async () => {
+    const log = new PredictionLog({ path: dbPath(), writer: "inline" });
+    const r = (i: number, v: number | string | null): PredictionRecord => ({
+      id: `s-${i}`,
+      ts: 10 + i,
+      modelVersion: "1",
+      inputs: { v },
+      prediction: i,
+    });
+    log.append([r(0, 1.5), r(1, null), r(2, "abc"), r(3, 2)]);
+    await log.flush();
+    const w = log.window(0, 100);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => w.inputs.cell(i, "v")),
+      ["1.5", null, "abc", "2"],
+    );
     await log.close();
   });
 });
