@@ -6,7 +6,10 @@
  *        [--log-db PATH] [--port 0] [--log-level warn]
  *
  * --servable bundle (default): the file is a ModelBundle (the pipeline's FeaturePipeline + model + intervals),
- *   decoded by the production decoder (registerBundleDecoder); test: the linear test servable (test/helpers).
+ *   decoded by the production decoder (registerBundleDecoder); test: the linear test servable (test/helpers);
+ *   floor: no model and none of our server (--model-file ignored): a bare Fastify app whose POST /api/v1/predict
+ *   answers a constant body of the same shape, i.e. what the machine, Node's HTTP stack and the load generator
+ *   cost on their own (the control of the half-peak latency measurement).
  * --monitoring on: every served prediction is queued on a PredictionLog at --log-db (default: a
  *   monitoring.db next to the model file), exactly as `mlops serve` does with monitoring enabled (no periodic
  *   monitoring pass, no reference profile).
@@ -34,8 +37,8 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-const modelFile = get("--model-file") ?? fail("--model-file PATH is required");
 const servable = get("--servable") ?? "bundle";
+const modelFile = get("--model-file") ?? (servable === "floor" ? "" : fail("--model-file PATH is required"));
 const monitoringFlag = get("--monitoring") ?? "off";
 if (monitoringFlag !== "on" && monitoringFlag !== "off")
   fail(`--monitoring must be on or off, got ${JSON.stringify(monitoringFlag)}`);
@@ -43,48 +46,75 @@ const port = Number(get("--port") ?? 0);
 if (!Number.isInteger(port) || port < 0 || port > 65535)
   fail(`--port must be an integer in [0, 65535], got ${JSON.stringify(get("--port"))}`);
 
-if (servable === "bundle") registerBundleDecoder();
-else if (servable === "test") {
-  const { decodeTestServable } = await import("../test/helpers/servable.ts");
-  registerDecoder(decodeTestServable, "test-servable");
-} else fail(`--servable must be bundle or test, got ${JSON.stringify(servable)}`);
-
-const log =
-  monitoringFlag === "on"
-    ? new PredictionLog({ path: get("--log-db") ?? join(dirname(modelFile), "monitoring.db") })
-    : null;
-
-const server = await startServer({
-  contract: loadContract(CONTRACT_PATH),
-  sources: [fileSource({ path: modelFile })],
-  port,
-  logLevel: get("--log-level") ?? "warn",
-  handleSignals: true,
-  exitOnSignal: false,
-  waitForModel: true,
-  ...(log ? { monitoring: { log, reference: async () => null, intervalMs: 0 } } : {}),
-});
-if (!server.app.mlops.manager.current) {
-  process.stderr.write(`bench/serve-child: no model loaded from ${modelFile}\n`);
-  await server.close();
-  process.exit(1);
+if (servable === "floor") {
+  const { default: Fastify } = await import("fastify");
+  const app = Fastify({ logger: false });
+  const body = {
+    predictions: [
+      { predicted_price: 452600, confidence_interval: { lower: 380000, upper: 530000, level: 0.9 } },
+    ],
+    model_version: "floor",
+  };
+  app.post("/api/v1/predict", async () => body);
+  await app.listen({ port, host: "127.0.0.1" });
+  const stop = () => {
+    void app.close().then(() => {
+      process.stdout.write(`LOGSTATS ${JSON.stringify({ log: null, rowsPredicted: 0 })}\n`, () =>
+        process.exit(0),
+      );
+    });
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  process.stdout.write(`LISTENING ${(app.server.address() as { port: number }).port}\n`);
+} else {
+  await serveModel();
 }
 
-const onStop = () => {
-  // startServer's own handler (registered first) starts the drain; close() returns that same drain
-  server
-    .close()
-    .then(async () => {
-      const rows = await server.app.mlops.metrics.predictionsTotal.get();
-      const rowsPredicted = rows.values.reduce((a, v) => a + v.value, 0);
-      const line = JSON.stringify({ log: log ? log.stats() : null, rowsPredicted });
-      process.stdout.write(`LOGSTATS ${line}\n`, () => process.exit(0));
-    })
-    .then(undefined, (err) => {
-      process.stderr.write(`bench/serve-child: shutdown failed: ${String(err)}\n`);
-      process.exit(1);
-    });
-};
-process.once("SIGTERM", onStop);
-process.once("SIGINT", onStop);
-process.stdout.write(`LISTENING ${server.port}\n`);
+async function serveModel(): Promise<void> {
+  if (servable === "bundle") registerBundleDecoder();
+  else if (servable === "test") {
+    const { decodeTestServable } = await import("../test/helpers/servable.ts");
+    registerDecoder(decodeTestServable, "test-servable");
+  } else fail(`--servable must be bundle, test or floor, got ${JSON.stringify(servable)}`);
+
+  const log =
+    monitoringFlag === "on"
+      ? new PredictionLog({ path: get("--log-db") ?? join(dirname(modelFile), "monitoring.db") })
+      : null;
+
+  const server = await startServer({
+    contract: loadContract(CONTRACT_PATH),
+    sources: [fileSource({ path: modelFile })],
+    port,
+    logLevel: get("--log-level") ?? "warn",
+    handleSignals: true,
+    exitOnSignal: false,
+    waitForModel: true,
+    ...(log ? { monitoring: { log, reference: async () => null, intervalMs: 0 } } : {}),
+  });
+  if (!server.app.mlops.manager.current) {
+    process.stderr.write(`bench/serve-child: no model loaded from ${modelFile}\n`);
+    await server.close();
+    process.exit(1);
+  }
+
+  const onStop = () => {
+    // startServer's own handler (registered first) starts the drain; close() returns that same drain
+    server
+      .close()
+      .then(async () => {
+        const rows = await server.app.mlops.metrics.predictionsTotal.get();
+        const rowsPredicted = rows.values.reduce((a, v) => a + v.value, 0);
+        const line = JSON.stringify({ log: log ? log.stats() : null, rowsPredicted });
+        process.stdout.write(`LOGSTATS ${line}\n`, () => process.exit(0));
+      })
+      .then(undefined, (err) => {
+        process.stderr.write(`bench/serve-child: shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      });
+  };
+  process.once("SIGTERM", onStop);
+  process.once("SIGINT", onStop);
+  process.stdout.write(`LISTENING ${server.port}\n`);
+}
