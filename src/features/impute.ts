@@ -97,7 +97,8 @@ export class NumericImputer {
         out = this.need(this.iterative).transform(X);
         break;
     }
-    return X.featureNames ? { ...out, featureNames: X.featureNames } : out;
+    // an explicit Matrix, not `{ ...out, featureNames }`: see servableFromBundle (serving/registry-source.ts)
+    return X.featureNames ? matrix(out.rows, out.cols, out.data, X.featureNames) : out;
   }
 
   private need<T>(x: T | null): T {
