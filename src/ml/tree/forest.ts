@@ -121,7 +121,7 @@ export class RandomForestRegressor implements Regressor {
 
   /**
    * Mean of the trees' predictions. With n_jobs ≠ 1 (as in scikit-learn, predict uses n_jobs threads), a large
-   * batch is split by rows over the tree pool (`predictSumsParallel`); the result is the same bit for bit.
+   * batch is split by trees over the tree pool (`predictSumsParallel`); the result is the same bit for bit.
    */
   predict(X: Matrix): Float64Array {
     const packed = this.predictor();
