@@ -189,6 +189,9 @@ interface CatStage {
   codes: Int32Array;
   levels: string[];
   index: Map<string, number>;
+  /** the last chunk column's levels array and its codes here (-2 = not looked up yet): requests share one array */
+  srcLevels: readonly string[] | null;
+  srcCodes: Int32Array;
 }
 
 function catCode(c: CatStage, v: string): number {
@@ -267,7 +270,13 @@ class BatchBuilder {
   private catCol(name: string): CatStage {
     let c = this.cat.get(name);
     if (c) return c;
-    c = { codes: new Int32Array(this.cap).fill(-1), levels: [], index: new Map() };
+    c = {
+      codes: new Int32Array(this.cap).fill(-1),
+      levels: [],
+      index: new Map(),
+      srcLevels: null,
+      srcCodes: new Int32Array(0),
+    };
     const nums = this.num.get(name);
     if (nums) {
       // a string value for a so-far numeric feature: convert the column to categorical (its numbers as strings)
@@ -281,13 +290,24 @@ class BatchBuilder {
 
   private pushId(row: number, id: string): void {
     const at = row === 0 ? 0 : this.idEnd[row - 1];
-    const need = at + Buffer.byteLength(id, "utf8");
+    const need = at + 3 * id.length; // UTF-8 needs at most 3 bytes per UTF-16 code unit
     if (need > this.idBytes.length) {
       const b = Buffer.allocUnsafe(Math.max(need, 2 * this.idBytes.length, 64 * STAGE_MIN_ROWS));
       this.idBytes.copy(b, 0, 0, at);
       this.idBytes = b;
     }
-    this.idEnd[row] = at + this.idBytes.write(id, at, "utf8");
+    // ASCII ids (the server's) byte by byte; anything else through the UTF-8 encoder
+    const buf = this.idBytes;
+    let j = at;
+    for (let k = 0; k < id.length; k++) {
+      const ch = id.charCodeAt(k);
+      if (ch >= 0x80) {
+        j = at + buf.write(id, at, "utf8");
+        break;
+      }
+      buf[j++] = ch;
+    }
+    this.idEnd[row] = j;
   }
 
   addRecord(r: PredictionRecord): void {
@@ -323,8 +343,10 @@ class BatchBuilder {
     for (const col of c.inputs.columns) {
       if (col.kind === "numeric") {
         const dst = this.numCol(col.name);
-        if (dst) dst.set(col.values.subarray(start, end), row0);
-        else {
+        if (dst) {
+          const v = col.values;
+          for (let i = start; i < end; i++) dst[row0 + i - start] = v[i];
+        } else {
           const s = this.catCol(col.name);
           for (let i = start; i < end; i++) {
             const v = col.values[i];
@@ -333,9 +355,17 @@ class BatchBuilder {
         }
       } else {
         const s = this.catCol(col.name);
+        if (s.srcLevels !== col.levels) {
+          s.srcLevels = col.levels;
+          s.srcCodes = new Int32Array(col.levels.length).fill(-2);
+        }
+        const map = s.srcCodes;
         for (let i = start; i < end; i++) {
           const code = col.codes[i];
-          if (code >= 0) s.codes[row0 + i - start] = catCode(s, col.levels[code]);
+          if (code < 0) continue;
+          let mine = map[code];
+          if (mine === -2) map[code] = mine = catCode(s, col.levels[code]);
+          s.codes[row0 + i - start] = mine;
         }
       }
     }

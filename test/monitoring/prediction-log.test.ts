@@ -306,7 +306,7 @@ describe("PredictionLog", () => {
             const rows: Row[] = o.rows.map((r, i) => {
               const k = expected.length + i;
               return {
-                id: `ïd-${k}-${"é".repeat(k % 3)}`,
+                id: `${k % 2 ? "ïd" : "id"}-${k}-${"é".repeat(k % 3)}`, // ASCII, mixed and non-ASCII ids
                 ts: 1_000 + k,
                 mv: o.mv,
                 a: cols.a ? r.a : null,
