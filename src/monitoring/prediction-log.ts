@@ -194,16 +194,6 @@ interface CatStage {
   srcCodes: Int32Array;
 }
 
-function catCode(c: CatStage, v: string): number {
-  let code = c.index.get(v);
-  if (code === undefined) {
-    code = c.levels.length;
-    c.levels.push(v);
-    c.index.set(v, code);
-  }
-  return code;
-}
-
 const STAGE_MIN_ROWS = 64;
 
 /**
@@ -281,7 +271,7 @@ class BatchBuilder {
     if (nums) {
       // a string value for a so-far numeric feature: convert the column to categorical (its numbers as strings)
       for (let i = 0; i < this.rows; i++)
-        if (!Number.isNaN(nums[i])) c.codes[i] = catCode(c, String(nums[i]));
+        if (!Number.isNaN(nums[i])) c.codes[i] = levelCode(c, String(nums[i]));
       this.num.delete(name);
     }
     this.cat.set(name, c);
@@ -321,11 +311,11 @@ class BatchBuilder {
         if (c) c[row] = v;
         else {
           const s = this.catCol(key);
-          s.codes[row] = catCode(s, String(v));
+          s.codes[row] = levelCode(s, String(v));
         }
       } else {
         const s = this.catCol(key);
-        s.codes[row] = catCode(s, String(v));
+        s.codes[row] = levelCode(s, String(v));
       }
     }
     this.pushId(row, r.id);
@@ -350,7 +340,7 @@ class BatchBuilder {
           const s = this.catCol(col.name);
           for (let i = start; i < end; i++) {
             const v = col.values[i];
-            if (!Number.isNaN(v)) s.codes[row0 + i - start] = catCode(s, String(v));
+            if (!Number.isNaN(v)) s.codes[row0 + i - start] = levelCode(s, String(v));
           }
         }
       } else {
@@ -364,7 +354,7 @@ class BatchBuilder {
           const code = col.codes[i];
           if (code < 0) continue;
           let mine = map[code];
-          if (mine === -2) map[code] = mine = catCode(s, col.levels[code]);
+          if (mine === -2) map[code] = mine = levelCode(s, col.levels[code]);
           s.codes[row0 + i - start] = mine;
         }
       }
