@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,10 +27,25 @@ export const SHA_B = "b".repeat(64);
 
 /**
  * Two workers, each with its own store connection, optimise one shared study (search trial storage with claims)
- * concurrently; returns both the shared trials and those of one worker alone on an in-memory storage, for the
- * caller to compare (they must be equal: see Study's shared mode).
+ * concurrently; asserts that both ran trials and that the stored trials equal those of one worker alone on an
+ * in-memory storage (see Study's shared mode). Closes both stores.
  */
-export async function sharedSweepVersusAlone(
+export async function checkSharedSweep(
+  a: import("../../src/tracking/store.ts").TrackingStore,
+  b: import("../../src/tracking/store.ts").TrackingStore,
+  study: string,
+): Promise<void> {
+  try {
+    const r = await sharedSweepVersusAlone(a, b, study);
+    assert.deepEqual(r.shared, r.alone);
+    assert.equal(r.owners.size, 2, "both workers ran trials");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+async function sharedSweepVersusAlone(
   a: import("../../src/tracking/store.ts").TrackingStore,
   b: import("../../src/tracking/store.ts").TrackingStore,
   study: string,

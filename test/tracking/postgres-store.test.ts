@@ -14,7 +14,7 @@ import { searchTrialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
 import { runTsxOk } from "../helpers/child.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { resumedSweepVersusStraight, SHA_A, SHA_B, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
+import { resumedSweepVersusStraight, SHA_A, SHA_B, checkSharedSweep, tempHome } from "./helpers.ts";
 import { runStoreSuite } from "./store-suite.ts";
 
 const server = await startPostgres();
@@ -239,16 +239,7 @@ if ("skip" in server) {
 
     it("two stores (two machines' connections) share one sweep and store exactly the trials of one worker", async () => {
       const url = await server.createDatabase("sharedsweep");
-      const a = PostgresStore.open(url);
-      const b = PostgresStore.open(url);
-      try {
-        const r = await sharedSweepVersusAlone(a, b, "shared");
-        assert.deepEqual(r.shared, r.alone);
-        assert.equal(r.owners.size, 2, "both workers ran trials");
-      } finally {
-        await a.close();
-        await b.close();
-      }
+      await checkSharedSweep(PostgresStore.open(url), PostgresStore.open(url), "shared");
     });
 
     it("the mlops CLI reads a PostgreSQL store named by MLOPS_TRACKING_URI", async () => {

@@ -6,7 +6,7 @@ import { SQLITE_MIGRATIONS } from "../../src/tracking/sqlite-migrations.ts";
 import { SqliteStore } from "../../src/tracking/store.ts";
 import { searchTrialStorage, trialStorage } from "../../src/tracking/trials.ts";
 import { TrackingError } from "../../src/tracking/types.ts";
-import { resumedSweepVersusStraight, sharedSweepVersusAlone, tempHome } from "./helpers.ts";
+import { resumedSweepVersusStraight, checkSharedSweep, tempHome } from "./helpers.ts";
 
 describe("trial storage on SQLite", () => {
   const h = tempHome();
@@ -14,16 +14,7 @@ describe("trial storage on SQLite", () => {
 
   it("two connections share one sweep (claims) and store exactly the trials of one worker alone", async () => {
     const path = join(h.dir, "shared.db");
-    const a = SqliteStore.open({ path });
-    const b = SqliteStore.open({ path });
-    try {
-      const r = await sharedSweepVersusAlone(a, b, "shared");
-      assert.deepEqual(r.shared, r.alone);
-      assert.equal(r.owners.size, 2, "both workers ran trials");
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    await checkSharedSweep(SqliteStore.open({ path }), SqliteStore.open({ path }), "shared");
   });
 
   it("a sweep interrupted after 4 trials resumes to the same 10 trials as an uninterrupted one", async () => {
