@@ -38,7 +38,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { createServer } from "node:net";
+
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -50,6 +50,7 @@ import { Rng } from "../src/data/prng.ts";
 import { ModelBundle } from "../src/features/bundle.ts";
 import { train } from "../src/pipeline/pipeline.ts";
 import { openTracking } from "../src/tracking/index.ts";
+import { freePort } from "../test/helpers/net.ts";
 import { encodeTestServable, SAMPLE } from "../test/helpers/servable.ts";
 import { openLoopInChild } from "./open-loop.ts";
 
@@ -245,17 +246,6 @@ function median(xs: number[]): number {
 const r2 = (x: number) => Number(x.toFixed(2));
 const r3 = (x: number) => Number(x.toFixed(3));
 const loadNow = () => loadavg().map((x) => r2(x));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 async function waitHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
