@@ -63,6 +63,9 @@ function pickValue(rng: Rng, pool: number[]): number {
   return rng.normal() * 10;
 }
 
+/** Shared leaf values: a distinct-value table must keep -0 apart from 0 (-0 + -0 is -0, -0 + 0 is 0). */
+const LEAF_POOL = [0, -0, -0, 1.5, -2.25, 1e300, Number.MIN_VALUE];
+
 /** A random pre-order tree over p features (thresholds partly from `pool`, so data hits them exactly). */
 function randomTree(
   rng: Rng,
@@ -86,7 +89,8 @@ function randomTree(
     left.push(-1);
     right.push(-1);
     miss.push(0);
-    val.push(rng.normal() * 100);
+    // leaf values repeat (the predictor stores each distinct value once), including both zeros
+    val.push(rng.next() < 0.3 ? LEAF_POOL[rng.int(LEAF_POOL.length)] : rng.normal() * 100);
     ns.push(n);
     if (feat.length + 2 > maxNodes || depth >= maxDepth || n < 2 || rng.next() < stopRate) return id;
     let t = pickValue(rng, pool);
@@ -171,7 +175,7 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
           const trees = Array.from({ length: nTrees }, () => randomTree(rng, p, 2 + rng.int(300), pool));
           const x = randomX(rng, rows, p, pool, nanRate);
           const scale = rng.next() < 0.5 ? 1 : 0.1;
-          const init = rng.next() < 0.5 ? 0 : rng.normal();
+          const init = [0, -0, rng.normal()][rng.int(3)];
           const maxDepth = limited ? 1 + rng.int(6) : Number.POSITIVE_INFINITY;
           const mss = limited ? rng.int(200) : 0;
           const pred = new TreeEnsemblePredictor(
@@ -446,6 +450,48 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
         const want = refSums(trees, x, rows, p, { from, to, scale: 0.5, init, maxDepth: Infinity, mss: 0 });
         sameBits(got, want, `rows ${rows} [${from}, ${to})`);
       }
+    }
+  });
+
+  it("deep ensembles whose leaves repeat a few values (±0): sums and per-tree terms keep every bit", () => {
+    // the pointer layout stores each distinct leaf value once; -0 and 0 must stay apart: a row whose leaves are
+    // all -0 sums to -0 from init -0 (and a leafTerms slot, which starts at -0, keeps its term's sign)
+    const rng = new Rng(47);
+    const pool: number[] = [];
+    const p = 4;
+    const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 3000, pool, 18, 0.02));
+    for (const t of trees)
+      for (let n = 0; n < t.nodeCount; n++)
+        if (t.feature[n] < 0) t.value[n] = [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)];
+    const pred = new TreeEnsemblePredictor(trees, p);
+    assert.equal(pred.implicitDepth, -1);
+    for (const rows of [13, 200]) {
+      const x = randomX(rng, rows, p, pool, 0);
+      const got = new Float64Array(rows).fill(-0);
+      pred.accumulate(x, rows, got);
+      const want = refSums(trees, x, rows, p, {
+        from: 0,
+        to: 9,
+        scale: 1,
+        init: -0,
+        maxDepth: Infinity,
+        mss: 0,
+      });
+      if (rows === 200)
+        assert.ok(
+          want.some((v) => Object.is(v, -0)) && want.some((v) => Object.is(v, 0)),
+          "both zeros occur",
+        );
+      sameBits(got, want, `accumulate, rows ${rows}`);
+      const stage = new Float64Array(rows * 7);
+      pred.leafTerms(x, rows, 2, 9, stage);
+      for (let t = 2; t < 9; t++)
+        for (let r = 0; r < rows; r++) {
+          const term = stage[(t - 2) * rows + r];
+          const ref = refLeaf(trees[t], x, r * p, Infinity, 0);
+          if (!Object.is(term, ref))
+            assert.fail(`leafTerms, rows ${rows}: tree ${t}, row ${r}: ${term} vs ${ref}`);
+        }
     }
   });
 

@@ -65,6 +65,19 @@ describe("parallel forest prediction", () => {
         other.predictSums(test.X.data, test.X.rows, 20, 1.25),
         `${name} (second model, init, scale)`,
       );
+      // the shared input / stage buffers are reused across calls: a smaller batch after a larger one, then a
+      // larger one again (the buffers grow), each with its own rows
+      for (const [r0, rows] of [
+        [1000, 2000],
+        [0, 3000],
+      ]) {
+        const x = test.X.data.subarray(r0 * 6, (r0 + rows) * 6);
+        sameBits(
+          predictSumsParallel(pred, x, rows, 24, 0, 2)!,
+          pred.predictSums(x, rows, 24),
+          `${name} ${rows}`,
+        );
+      }
     });
   }
 
@@ -99,6 +112,11 @@ describe("parallel forest prediction", () => {
         const x = test.X.data.subarray(0, rows * 6);
         const stage = new Float64Array(rows * 6);
         pred.leafTerms(x, rows, 3, 9, stage);
+        // every slot holds its own tree's term for its own row (tree t of the range at stage[t·rows + r])
+        for (let t = 0; t < 6; t++)
+          for (let r = 0; r < rows; r++)
+            if (!Object.is(stage[t * rows + r], pred.referenceLeaf(3 + t, x, r * 6)))
+              assert.fail(`rows ${rows}: tree ${3 + t}, row ${r}: ${stage[t * rows + r]}`);
         const sums = pred.predictSums(x, rows, 3, -0.5);
         for (let t = 0; t < 6; t++) for (let r = 0; r < rows; r++) sums[r] += stage[t * rows + r];
         sameBits(sums, pred.predictSums(x, rows, 9, -0.5), `rows ${rows}`);

@@ -168,6 +168,19 @@ export const PARALLEL_PREDICT_MIN_WORK = 40_000;
 const layoutIds = new WeakMap<TreeEnsemblePredictor, number>();
 let layoutSeq = 0;
 
+/** Grow-only shared buffers of `predictSumsParallel`: [0] the input, [k + 1] worker k's stage. */
+const predictScratch: SharedArrayBuffer[] = [];
+
+/** A Float64Array of `len` values on scratch[i], grown (to a power of two) when too small. */
+function sharedScratch(scratch: SharedArrayBuffer[], i: number, len: number): Float64Array {
+  let buf = scratch[i];
+  if (!buf || buf.byteLength < len * 8) {
+    buf = new SharedArrayBuffer(8 * 2 ** Math.ceil(Math.log2(Math.max(len, 1024))));
+    scratch[i] = buf;
+  }
+  return new Float64Array(buf, 0, len);
+}
+
 /**
  * init + Σ of trees [0, to) per row of the row-major `x` (rows × nFeatures), bit-identical to
  * `pred.predictSums(x, rows, to, init)`, with the trees split between the calling thread and `threads - 1` pool
@@ -201,7 +214,9 @@ export function predictSumsParallel(
     layoutIds.set(pred, id);
   }
   const layout: PredictorLayout = pred.layout(true);
-  const xs = new Float64Array(new SharedArrayBuffer(len * 8));
+  // the input and the stages live in grow-only shared scratch (allocating ~1 MB of SharedArrayBuffer per call
+  // cost several ms: zeroed pages and external-memory GC pressure); calls are synchronous, so reuse is safe
+  const xs = sharedScratch(predictScratch, 0, len);
   xs.set(x.subarray(0, len));
   // tree ranges: the calling thread [0, mine), worker k [mine + per·k, mine + per·(k + 1)) (the last one to `to`)
   const per = Math.ceil(to / (nw + 1));
@@ -213,7 +228,7 @@ export function predictSumsParallel(
     const end = k === used.length - 1 ? to : Math.min(to, from + per);
     if (from >= end) break;
     const w = used[k];
-    const stage = new Float64Array(new SharedArrayBuffer(rows * (end - from) * 8));
+    const stage = sharedScratch(predictScratch, k + 1, rows * (end - from));
     const known = w.layouts.has(id);
     w.worker.postMessage({
       id: jobId,
