@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { Rng } from "../../src/data/prng.ts";
 import { RandomForestRegressor, shutdownTreeWorkers } from "../../src/ml/tree/index.ts";
-import { PARALLEL_PREDICT_MIN_WORK, predictSumsParallel } from "../../src/ml/tree/pool.ts";
+import {
+  balance,
+  PARALLEL_PREDICT_MIN_WORK,
+  parallelPredictWeight,
+  predictSumsParallel,
+} from "../../src/ml/tree/pool.ts";
 import { TreeEnsemblePredictor } from "../../src/ml/tree/predict.ts";
 import { type Matrix, matrix } from "../../src/ml/types.ts";
 
@@ -80,6 +85,31 @@ describe("parallel forest prediction", () => {
       }
     });
   }
+
+  it("the load balance moves trees between threads without changing a bit", () => {
+    const one = new RandomForestRegressor({ n_estimators: 24, n_jobs: 1, random_state: 6 }).fit(
+      train.X,
+      train.y,
+    );
+    const pred = new TreeEnsemblePredictor(one.estimators, 6);
+    const want = pred.predictSums(test.X.data, test.X.rows, 24, 0.5);
+    try {
+      for (const w of [0.5, 1, 2]) {
+        parallelPredictWeight(w);
+        sameBits(predictSumsParallel(pred, test.X.data, test.X.rows, 24, 0.5, 2)!, want, `weight ${w}`);
+      }
+      // a worker twice as slow per tree as the calling thread: the caller's weight moves halfway towards 2
+      parallelPredictWeight(1);
+      balance(10, 10, 20, 10);
+      assert.equal(parallelPredictWeight(), 1.5);
+      balance(10, 10, 5, 10); // then twice as fast: halfway from 1.5 towards 0.5
+      assert.equal(parallelPredictWeight(), 1);
+      balance(0, 10, 5, 10); // no measurement: unchanged
+      assert.equal(parallelPredictWeight(), 1);
+    } finally {
+      parallelPredictWeight(1);
+    }
+  });
 
   it("falls back to one thread for NaN rows, small batches and a single thread", () => {
     const one = new RandomForestRegressor({ n_estimators: 24, n_jobs: 1, random_state: 4 }).fit(

@@ -168,6 +168,25 @@ export const PARALLEL_PREDICT_MIN_WORK = 40_000;
 const layoutIds = new WeakMap<TreeEnsemblePredictor, number>();
 let layoutSeq = 0;
 
+/**
+ * Trees the calling thread takes in `predictSumsParallel` per tree of a worker, learnt from the calls so far: both
+ * sides' time per tree (a worker's counted from the post, so its wake-up is included) moves it halfway towards the
+ * weight at which they would have finished together. Which thread walks which tree does not change the result.
+ */
+let callerWeight = 1;
+
+export function balance(callerMs: number, callerTrees: number, workerMs: number, workerTrees: number): void {
+  if (!(callerMs > 0 && workerMs > 0)) return;
+  const target = workerMs / workerTrees / (callerMs / callerTrees);
+  callerWeight = Math.min(2, Math.max(0.5, (callerWeight + target) / 2));
+}
+
+/** The current weight (see `balance`); with an argument, sets it first (clamped to [0.5, 2]). */
+export function parallelPredictWeight(w?: number): number {
+  if (w !== undefined) callerWeight = Math.min(2, Math.max(0.5, w));
+  return callerWeight;
+}
+
 /** Grow-only shared buffers of `predictSumsParallel`: [0] the input, [k + 1] worker k's stage. */
 const predictScratch: SharedArrayBuffer[] = [];
 
@@ -218,9 +237,11 @@ export function predictSumsParallel(
   // cost several ms: zeroed pages and external-memory GC pressure); calls are synchronous, so reuse is safe
   const xs = sharedScratch(predictScratch, 0, len);
   xs.set(x.subarray(0, len));
-  // tree ranges: the calling thread [0, mine), worker k [mine + per·k, mine + per·(k + 1)) (the last one to `to`)
-  const per = Math.ceil(to / (nw + 1));
-  const mine = Math.min(per, to);
+  // tree ranges: the calling thread [0, mine), worker k [mine + per·k, mine + per·(k + 1)) (the last one to `to`);
+  // the calling thread takes callerWeight trees per tree of a worker (a worker starts later and fills its stage)
+  const mine = Math.max(1, Math.min(to - nw, Math.round((to * callerWeight) / (callerWeight + nw))));
+  const per = Math.ceil((to - mine) / nw);
+  const start = performance.timeOrigin + performance.now();
   const jobId = ++jobSeq;
   const parts: { w: PoolWorker; from: number; to: number; stage: Float64Array }[] = [];
   for (let k = 0; k < used.length; k++) {
@@ -242,7 +263,10 @@ export function predictSumsParallel(
     parts.push({ w, from, to: end, stage });
   }
   const out = pred.predictSums(x, rows, mine, init);
+  const mineEnd = performance.timeOrigin + performance.now();
   let err: string | null = null;
+  let lastEnd = 0;
+  let lastTrees = 1;
   for (const part of parts) {
     for (;;) {
       const m = receive(part.w, 600_000);
@@ -252,6 +276,10 @@ export function predictSumsParallel(
       }
       if (m.id !== jobId) continue;
       if (m.error) err = m.error as string;
+      else if (typeof m.end === "number" && m.end > lastEnd) {
+        lastEnd = m.end;
+        lastTrees = part.to - part.from;
+      }
       break;
     }
     if (err) break;
@@ -266,5 +294,6 @@ export function predictSumsParallel(
     for (const part of parts) part.w.layouts.clear();
     throw new Error(`parallel predict failed: ${err}`);
   }
+  balance(mineEnd - start, mine, lastEnd - start, lastTrees);
   return out;
 }

@@ -54,7 +54,8 @@ parentPort?.on(
     if (m.predict) {
       try {
         predict(m.predict);
-        post({ id: m.id, done: true });
+        // wall-clock end (timeOrigin differs between threads), for the caller's load balance
+        post({ id: m.id, done: true, end: performance.timeOrigin + performance.now() });
       } catch (e) {
         post({ id: m.id, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
       }
