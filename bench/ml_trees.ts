@@ -19,6 +19,7 @@ import {
 import { saveModelFile } from "../src/ml/codec.ts";
 import type { Matrix, Regressor } from "../src/ml/types.ts";
 import { matrix } from "../src/ml/types.ts";
+import { type NativeWalk, nativeWalk } from "./native-walk.ts";
 import { type Latency, latency, median } from "./predict-latency.ts";
 
 const CATS = ["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"];
@@ -229,6 +230,8 @@ export async function benchTrees(opts: { runs: number }): Promise<object> {
     gbm_200_leafwise31: latency(leaf.model, s.test.X),
   };
   ours.latency_fresh_process = { random_forest_200: freshProcessLatency(rf200, s.test.X) };
+  // the same batch kernel compiled by gcc (bench/reference/forest_walk.c), same layout and rows, same run
+  ours.native_walk = { random_forest_200: nativeWalk(rf200, s.test.X) };
 
   let sk: Record<string, Record<string, number>> | { error: string };
   const dir = mkdtempSync(join(tmpdir(), "bench-trees-"));
@@ -286,6 +289,21 @@ export async function benchTrees(opts: { runs: number }): Promise<object> {
   return { ...result, markdown: treesMarkdown(result, runs) };
 }
 
+function nativeLine(
+  nw: Record<string, NativeWalk | { skipped: string }> | undefined,
+  f: (x: number | undefined | null, d?: number) => string,
+): string {
+  return `The same 1,000-row batch kernel compiled by gcc -O2 (bench/reference/forest_walk.c, same layout and rows, sums checked bit for bit): ${Object.entries(
+    nw ?? {},
+  )
+    .map(([k, v]) =>
+      "skipped" in v
+        ? `${k} skipped: ${v.skipped}`
+        : `${k} ours ${f(v.ours_one_thread_ms, 2)} ms on one thread / ${f(v.ours_two_threads_ms, 2)} ms on two, C ${f(v.native_one_thread_ms, 2)} / ${f(v.native_two_threads_ms, 2)} ms (ours / C ${f(v.ratio_one_thread, 2)}× / ${f(v.ratio_two_threads, 2)}×, ${v.native_mismatches} mismatching sums)`,
+    )
+    .join("; ")}.`;
+}
+
 /** BENCHMARKS.md section (added by the benchmarks helper; numbers come only from `r`). */
 function treesMarkdown(
   r: {
@@ -337,6 +355,7 @@ function treesMarkdown(
           : `${k} ${f(v.single_row_us, 1)} µs/row single, ${f(v.batch_1000_ms, 2)} ms per 1,000-row batch`,
       )
       .join("; ")}.`,
+    nativeLine(r.ours.native_walk as Record<string, NativeWalk | { skipped: string }> | undefined, f),
     ref ? "" : `Reference failed: ${(sk as { error: string }).error}`,
   ].join("\n");
 }
