@@ -38,6 +38,7 @@ import {
   type TrialRow,
   toAudit,
   toRunInfo,
+  versionWithKey,
   trialFromRow,
   validateAlias,
   validateAuditActor,
@@ -792,6 +793,15 @@ export class PostgresStore extends AbstractTrackingStore {
       if (input.runId != null) await this.runRow(c, input.runId, true);
       // the model row stays locked until commit: concurrent registrations of this model queue here
       const modelId = await this.ensureModel(c, input.name);
+      if (input.registrationKey !== undefined) {
+        const rows = await this.q<{ version: number; tags: string }>(
+          c,
+          "SELECT version, tags FROM model_versions WHERE model_id = $1 ORDER BY version",
+          [modelId],
+        );
+        const existing = versionWithKey(rows, input.registrationKey);
+        if (existing !== null) return (await this.version(c, input.name, existing))!;
+      }
       const next =
         ((
           await this.one<{ v: number | null }>(

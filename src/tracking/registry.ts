@@ -35,6 +35,8 @@ export interface RegisterModelVersionInput {
   inputExample?: unknown;
   tags?: Readonly<Record<string, string>>;
   description?: string | null;
+  /** Idempotent registration: a version of this model with the same key is returned instead (see the store). */
+  registrationKey?: string;
 }
 
 export interface ActorOptions {

@@ -15,6 +15,7 @@ import Database from "better-sqlite3";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
 import type { Migration } from "./sqlite-migrations.ts";
 import {
+  REGISTRATION_KEY_TAG,
   RUN_STATUSES,
   TrackingError,
   type AuditAction,
@@ -542,6 +543,21 @@ export function validateVersionStatus(status: unknown): ModelVersionStatus {
 }
 
 /** A new model version's validated documents, serialised as stored. */
+/**
+ * The version among `rows` (a model's versions with their stored tags JSON) whose registration key is `key`, or
+ * null; both stores call it inside the transaction that numbers versions.
+ */
+export function versionWithKey(
+  rows: readonly { version: number; tags: string }[],
+  key: string,
+): number | null {
+  for (const r of rows) {
+    const tags = JSON.parse(r.tags) as Record<string, string>;
+    if (tags[REGISTRATION_KEY_TAG] === key) return r.version;
+  }
+  return null;
+}
+
 export function prepareModelVersion(input: CreateModelVersionInput): {
   status: ModelVersionStatus;
   metricsJson: string;
@@ -558,8 +574,15 @@ export function prepareModelVersion(input: CreateModelVersionInput): {
       throw invalid(`model '${input.name}' metric '${k}' must be a finite number, got ${JSON.stringify(v)}`);
     }
   }
-  const tags = input.tags ?? {};
+  const tags: Record<string, string> = { ...(input.tags ?? {}) };
+  if (input.registrationKey !== undefined) {
+    if (REGISTRATION_KEY_TAG in tags && tags[REGISTRATION_KEY_TAG] !== input.registrationKey)
+      throw invalid(`model '${input.name}': tag '${REGISTRATION_KEY_TAG}' differs from registrationKey`);
+    tags[REGISTRATION_KEY_TAG] = input.registrationKey;
+  }
   for (const [k, v] of Object.entries(tags)) checkTag(k, v);
+  if (input.registrationKey !== undefined && input.registrationKey.length === 0)
+    throw invalid(`model '${input.name}': registrationKey must not be empty`);
   const status = validateVersionStatus(input.status ?? "READY");
   return {
     status,
@@ -1066,6 +1089,13 @@ export class SqliteStore extends AbstractTrackingStore {
     return this.write(() => {
       if (input.runId != null) this.runRow(input.runId);
       const modelId = this.ensureModelSync(input.name);
+      if (input.registrationKey !== undefined) {
+        const rows = this.db
+          .prepare("SELECT version, tags FROM model_versions WHERE model_id = ? ORDER BY version")
+          .all(modelId) as { version: number; tags: string }[];
+        const existing = versionWithKey(rows, input.registrationKey);
+        if (existing !== null) return this.versionSync(input.name, existing)!;
+      }
       const next =
         (
           this.db

@@ -154,7 +154,16 @@ export interface CreateModelVersionInput {
   tags?: Readonly<Record<string, string>>;
   description?: string | null;
   status?: ModelVersionStatus;
+  /**
+   * Makes the registration idempotent: when a version of this model already carries the same key (tag
+   * `REGISTRATION_KEY_TAG`), that version is returned and nothing is added, atomically with version numbering, so
+   * concurrent registrations with one key (the workers of a shared sweep) make one version.
+   */
+  registrationKey?: string;
 }
+
+/** The tag that holds a version's `registrationKey`. */
+export const REGISTRATION_KEY_TAG = "mlops.registration_key";
 
 /** What happened in an audit row. Only `set`, `promote`, `force_promote`, `rollback`, `delete` move aliases. */
 export type AuditAction = "set" | "promote" | "force_promote" | "rollback" | "delete" | "promote_refused";

@@ -86,6 +86,26 @@ describe("training pipeline (end to end on a 1,500-row sample)", { timeout: 600_
     assert.equal((again.registered as RegisterOutput).version, 1);
   });
 
+  it("re-running step 07 on the same study refits the same model and registers no second version", async () => {
+    // what every worker of a shared sweep does when it runs the whole pipeline
+    const r = await train({ loaded: fastConfig(csv, join(dir, "home")), nJobs: 1, from: "07_register" });
+    assert.equal(r.events.filter((e) => e.status === "done").at(-1)?.step, "07_register");
+    const reg = r.registered as RegisterOutput;
+    assert.equal(reg.version, 1);
+    assert.equal(reg.artifactSha, (first.registered as RegisterOutput).artifactSha); // the registered bundle
+    const t = openTracking({ home: join(dir, "home") });
+    try {
+      const versions = await t.registry.listVersions("housing_price_model");
+      assert.deepEqual(
+        versions.map((v) => v.version),
+        [1],
+      );
+      assert.equal(versions[0].runId, first.runId);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("re-runs from a step with --from and only what depends on a changed config key", async () => {
     const r = await train({
       loaded: fastConfig(csv, join(dir, "home"), ["register.interval_level=0.8"]),

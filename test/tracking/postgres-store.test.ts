@@ -141,6 +141,14 @@ if ("skip" in server) {
           made.map((v) => v.version).sort((x, y) => x - y),
           Array.from({ length: 30 }, (_, i) => i + 1),
         );
+        // 12 registrations with one key from two pools (workers of one shared sweep): one version, 31
+        const keyed = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            (i % 2 ? a : b).createModelVersion({ name: "m", artifactSha: SHA_A, registrationKey: "sweep-x" }),
+          ),
+        );
+        assert.deepEqual(new Set(keyed.map((v) => v.version)), new Set([31]));
+        assert.equal((await a.listModelVersions("m")).length, 31);
         // 10 movers race to move 'production' from nothing: exactly one wins, the others get CONFLICT
         const moves = await Promise.allSettled(
           Array.from({ length: 10 }, (_, i) =>

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TrackingStore } from "../../src/tracking/store.ts";
-import { TrackingError, type TrialRecord } from "../../src/tracking/types.ts";
+import { REGISTRATION_KEY_TAG, TrackingError, type TrialRecord } from "../../src/tracking/types.ts";
 import { SHA_A, SHA_B } from "./helpers.ts";
 
 export interface StoreFactory {
@@ -181,6 +181,57 @@ export function runStoreSuite(f: StoreFactory): void {
         assert.deepEqual(
           (await s.listRegisteredModels()).map((m) => m.name),
           ["housing", "other"],
+        );
+      }));
+
+    it("registration keys make a registration idempotent (also when concurrent)", () =>
+      withStore(f, async (s) => {
+        const r = await s.createRun({ experiment: "e" });
+        const key = "sweep-0123456789abcdef/model-sha";
+        const v1 = await s.createModelVersion({
+          name: "k",
+          runId: r.runId,
+          artifactSha: SHA_A,
+          registrationKey: key,
+        });
+        assert.equal(v1.tags[REGISTRATION_KEY_TAG], key);
+        // the same key again (another worker's run, another artifact): the first version, nothing added
+        const again = await s.createModelVersion({ name: "k", artifactSha: SHA_B, registrationKey: key });
+        assert.equal(again.version, 1);
+        assert.equal(again.artifactSha, SHA_A);
+        assert.equal(again.runId, r.runId);
+        const other = await s.createModelVersion({ name: "k", artifactSha: SHA_B, registrationKey: "other" });
+        const plain = await s.createModelVersion({ name: "k", artifactSha: SHA_B });
+        assert.deepEqual([other.version, plain.version], [2, 3]);
+        // keys are per model
+        assert.equal(
+          (await s.createModelVersion({ name: "k2", artifactSha: SHA_A, registrationKey: key })).version,
+          1,
+        );
+        // racing registrations with one new key: one version
+        const raced = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            s.createModelVersion({ name: "k", artifactSha: SHA_A, registrationKey: "raced" }),
+          ),
+        );
+        assert.deepEqual(new Set(raced.map((v) => v.version)), new Set([4]));
+        assert.deepEqual(
+          (await s.listModelVersions("k")).map((v) => v.version),
+          [1, 2, 3, 4],
+        );
+        await assert.rejects(
+          () => s.createModelVersion({ name: "k", artifactSha: SHA_A, registrationKey: "" }),
+          code("INVALID"),
+        );
+        await assert.rejects(
+          () =>
+            s.createModelVersion({
+              name: "k",
+              artifactSha: SHA_A,
+              registrationKey: "a",
+              tags: { [REGISTRATION_KEY_TAG]: "b" },
+            }),
+          code("INVALID"),
         );
       }));
 

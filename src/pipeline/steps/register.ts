@@ -5,6 +5,8 @@
  * pipeline + model + intervals + input example) with full lineage under alias `staging`.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../../config/load.ts";
 import type { Frame } from "../../data/frame.ts";
 import { deriveSeed, Rng } from "../../data/prng.ts";
 import { type BundleMeta, inverseTarget, ModelBundle } from "../../features/bundle.ts";
@@ -285,6 +287,22 @@ export const registerStep: PipelineStep<RegisterOutput> = {
     await run.logJson("feature_importance.json", featureImportance);
     await run.logJson("predictions_sample.json", plot);
     const alias = env.config.register.alias;
+    // one registration per fitted model of one study: every worker of a shared sweep that runs this step refits
+    // the same model bit for bit, and they (or an identical re-run with --force) reuse the first one's version
+    const registrationKey = `${sw.studyName || "no-sweep"}/${createHash("sha256")
+      .update(
+        canonicalJson({
+          model: createHash("sha256").update(encodeModel(refit.state)).digest("hex"),
+          featurePipeline: fpArt.sha256,
+          targetTransform: tt,
+          interval: intervals.chosen,
+          config: env.configHash,
+          data: ing.dataHash,
+          train: split.trainHash,
+          test: split.testSetHash,
+        }),
+      )
+      .digest("hex")}`;
     const mv = await env.tracking.registry.registerModelVersion({
       name: env.config.model_name,
       runId: env.run.runId,
@@ -310,18 +328,27 @@ export const registerStep: PipelineStep<RegisterOutput> = {
       },
       inputExample: meta.inputExample,
       tags: { family: sw.family },
+      registrationKey,
     });
-    await env.tracking.registry.setAlias(env.config.model_name, alias, mv.version, {
-      reason: `registered by pipeline run ${env.run.runId}`,
-    });
-    log(
-      `registered ${env.config.model_name} v${mv.version} (${sw.family}) as '${alias}': test R² ${m.r2.toFixed(4)}, MAPE ${m.mape.toFixed(2)} %, MAE ${m.mae.toFixed(0)}, interval coverage ${(coverage * 100).toFixed(1)} %`,
-    );
+    if (mv.runId !== env.run.runId) {
+      // registered before by another run (its alias was set then; moving it again could undo a later move)
+      log(
+        `${env.config.model_name} v${mv.version} (${sw.family}) is this fitted model, registered by run ${mv.runId ?? "?"}: no new version`,
+      );
+    } else {
+      await env.tracking.registry.setAlias(env.config.model_name, alias, mv.version, {
+        reason: `registered by pipeline run ${env.run.runId}`,
+      });
+      log(
+        `registered ${env.config.model_name} v${mv.version} (${sw.family}) as '${alias}': test R² ${m.r2.toFixed(4)}, MAPE ${m.mape.toFixed(2)} %, MAE ${m.mae.toFixed(0)}, interval coverage ${(coverage * 100).toFixed(1)} %`,
+      );
+    }
     return {
       modelName: env.config.model_name,
       version: mv.version,
       alias,
-      artifactSha: art.sha256,
+      // the registered bundle (an earlier run's when this fitted model was registered before)
+      artifactSha: mv.artifactSha,
       family: sw.family,
       kind: sw.kind,
       params: sw.bestParams,
