@@ -465,6 +465,7 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
         if (t.feature[n] < 0) t.value[n] = [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)];
     const pred = new TreeEnsemblePredictor(trees, p);
     assert.equal(pred.implicitDepth, -1);
+    assert.equal(pred.layout().leafValues.length, 3, "0, -0 and 2.5, each stored once");
     for (const rows of [13, 200]) {
       const x = randomX(rng, rows, p, pool, 0);
       const got = new Float64Array(rows).fill(-0);
@@ -493,6 +494,31 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
             assert.fail(`leafTerms, rows ${rows}: tree ${t}, row ${r}: ${term} vs ${ref}`);
         }
     }
+  });
+
+  it("stores each distinct leaf value once, however many (the value table grows)", () => {
+    const rng = new Rng(53);
+    const pool: number[] = [];
+    const p = 3;
+    const trees = Array.from({ length: 6 }, () => randomTree(rng, p, 4000, pool, 24, 0.01));
+    // up to 3,000 distinct values (and -0), many used by several leaves across the trees
+    for (const t of trees)
+      for (let n = 0; n < t.nodeCount; n++)
+        if (t.feature[n] < 0) t.value[n] = rng.next() < 0.01 ? -0 : rng.int(3000) / 7;
+    const distinct = new Set<string>();
+    for (const t of trees)
+      for (let n = 0; n < t.nodeCount; n++)
+        if (t.feature[n] < 0) distinct.add(Object.is(t.value[n], -0) ? "-0" : String(t.value[n]));
+    assert.ok(distinct.size > 600, `distinct ${distinct.size}`); // the table grows at 256 and 512 values
+    const pred = new TreeEnsemblePredictor(trees, p);
+    assert.equal(pred.implicitDepth, -1);
+    assert.equal(pred.layout().leafValues.length, distinct.size);
+    const x = randomX(rng, 300, p, pool, 0);
+    sameBits(
+      pred.predictSums(x, 300, 6),
+      refSums(trees, x, 300, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 }),
+      "sums",
+    );
   });
 
   it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {

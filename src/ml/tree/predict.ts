@@ -17,7 +17,7 @@
  *   Leaves are self-loops (feature = the sentinel column p whose row key is INT32_MAX, rightDelta = -1) that store
  *   the index of their value in the key word, so the walk needs no leaf test in the step and several walks can
  *   advance in lockstep, which lets the CPU overlap their memory latencies. Each distinct leaf value is stored once
- *   (`shareLeafValues`: a forest's leaves repeat few values), so the lookup that ends a walk hits the cache. The top TOP_DEPTH levels of every tree are also
+ *   (`LeafValueTable`: a forest's leaves repeat few values), so the lookup that ends a walk hits the cache. The top TOP_DEPTH levels of every tree are also
  *   kept in the implicit layout (cheap fixed steps over a small, cache-resident block), whose exit slots give the
  *   record where the walk continues.
  * - Batches go tree-major over blocks of rows (12 rows in lockstep per deep tree; 8 rows per shallow tree); single
@@ -159,43 +159,66 @@ function sameValues(a: Float64Array, b: Float64Array, len: number): boolean {
 }
 
 /**
- * Rewrites the leaf records [ordinal, leafWord] of `nodes` to [index into the returned table, leafWord], where the
- * table holds each distinct value of `vals` once (distinct by bit pattern: -0 and 0 stay apart). A forest's leaves
- * repeat few values (fully grown trees end at single training targets: RF200 on the housing data has 2.0 M leaves
- * but 3,676 distinct values, 29 kB instead of 16 MB), so the leaf lookup at the end of every walk hits the cache.
+ * The distinct leaf values of an ensemble, each stored once (distinct by bit pattern: -0 and 0 stay apart); leaf
+ * records hold an index into it. A forest's leaves repeat few values (fully grown trees end at single training
+ * targets: RF200 on the housing data has 2.0 M leaves but 3,676 distinct values, 29 kB instead of 16 MB), so the
+ * lookup at the end of every walk hits the cache. An open-addressing table that grows with the distinct values
+ * (so it stays as small as they are) interns the values while the records are written.
  */
-function shareLeafValues(nodes: Int32Array, leafWord: number, vals: Float64Array): Float64Array {
-  const n = vals.length;
-  const words = new Int32Array(vals.buffer, vals.byteOffset, 2 * n);
-  const cap = 1 << (32 - Math.clz32(Math.max(16, 2 * n) - 1));
-  const mask = cap - 1;
-  const slot = new Int32Array(cap).fill(-1); // open addressing: table index or -1
-  const table = new Float64Array(n);
-  const tw = new Int32Array(table.buffer);
-  const remap = new Int32Array(n);
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const lo = words[2 * i];
-    const hi = words[2 * i + 1];
-    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
-    h = (h ^ (h >>> 15)) & mask;
+class LeafValueTable {
+  private slot = new Int32Array(1024).fill(-1); // table index or -1
+  private table = new Float64Array(256);
+  private words = new Int32Array(this.table.buffer);
+  private count = 0;
+  private static readonly bits = new Float64Array(1);
+  private static readonly bitWords = new Int32Array(LeafValueTable.bits.buffer);
+
+  /** The index of v in the table (added when new). */
+  intern(v: number): number {
+    LeafValueTable.bits[0] = v;
+    const lo = LeafValueTable.bitWords[0];
+    const hi = LeafValueTable.bitWords[1];
+    const mask = this.slot.length - 1;
+    let h = LeafValueTable.hash(lo, hi) & mask;
     for (;;) {
-      const j = slot[h];
-      if (j < 0) {
-        slot[h] = count;
-        table[count] = vals[i];
-        remap[i] = count++;
-        break;
-      }
-      if (tw[2 * j] === lo && tw[2 * j + 1] === hi) {
-        remap[i] = j;
-        break;
-      }
+      const j = this.slot[h];
+      if (j < 0) break;
+      if (this.words[2 * j] === lo && this.words[2 * j + 1] === hi) return j;
       h = (h + 1) & mask;
     }
+    const j = this.count++;
+    if (j === this.table.length) {
+      const t = new Float64Array(2 * j);
+      t.set(this.table);
+      this.table = t;
+      this.words = new Int32Array(t.buffer);
+    }
+    this.table[j] = v;
+    this.slot[h] = j;
+    if (4 * this.count > this.slot.length) this.grow();
+    return j;
   }
-  for (let g = 0; g < nodes.length; g += 2) if (nodes[g + 1] === leafWord) nodes[g] = remap[nodes[g]];
-  return table.slice(0, count);
+
+  values(): Float64Array {
+    return this.table.slice(0, this.count);
+  }
+
+  private static hash(lo: number, hi: number): number {
+    const h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    return h ^ (h >>> 15);
+  }
+
+  /** Doubles the slots (load kept at most 1/2 after growing) and re-inserts every value. */
+  private grow(): void {
+    const slot = new Int32Array(2 * this.slot.length).fill(-1);
+    const mask = slot.length - 1;
+    for (let j = 0; j < this.count; j++) {
+      let h = LeafValueTable.hash(this.words[2 * j], this.words[2 * j + 1]) & mask;
+      while (slot[h] >= 0) h = (h + 1) & mask;
+      slot[h] = j;
+    }
+    this.slot = slot;
+  }
 }
 
 /** Number of entries of the sorted a[s..e) that are < key, plus s (binary search). */
@@ -328,6 +351,8 @@ export class TreeEnsemblePredictor {
   private readonly nodes: Int32Array;
   private readonly roots: Int32Array;
   private readonly leafValues: Float64Array;
+  /** The distinct leaf values while the records are written (construction only). */
+  private leafTable: LeafValueTable | null = null;
   private readonly fb: number;
   private readonly fmask: number;
   private readonly maxDepth: number;
@@ -500,7 +525,7 @@ export class TreeEnsemblePredictor {
     this.compact = fits;
     this.roots = new Int32Array(trees.length);
     this.nodes = new Int32Array(fits ? 2 * total : 0);
-    this.leafValues = new Float64Array(fits ? leaves : 0);
+    this.leafValues = new Float64Array(0); // set below: the interned leaf values
     const D0 = fits ? TOP_DEPTH : 0;
     this.topDepth = D0;
     const L0 = (1 << D0) - 1;
@@ -515,7 +540,8 @@ export class TreeEnsemblePredictor {
     let off = 0;
     let li = 0;
     const nodes = this.nodes;
-    const vals = this.leafValues;
+    const leafTable = new LeafValueTable();
+    this.leafTable = leafTable;
     const leafWord = (-1 << fb) | p;
     for (let ti = 0; ti < trees.length; ti++) {
       this.roots[ti] = off;
@@ -526,9 +552,9 @@ export class TreeEnsemblePredictor {
           const g = 2 * (off + i);
           const f = feature[i];
           if (f < 0) {
-            nodes[g] = li;
+            nodes[g] = leafTable.intern(scale === 1 ? t.value[i] : scale * t.value[i]);
             nodes[g + 1] = leafWord;
-            vals[li++] = scale === 1 ? t.value[i] : scale * t.value[i];
+            li++;
           } else {
             nodes[g] = this.nodeKey(f, t.threshold[i]);
             nodes[g + 1] = ((t.right[i] - i - 1) << fb) | f;
@@ -544,7 +570,8 @@ export class TreeEnsemblePredictor {
       off += c.nodes;
       li += c.leaves;
     }
-    this.leafValues = shareLeafValues(nodes, leafWord, vals);
+    this.leafValues = leafTable.values();
+    this.leafTable = null;
   }
 
   /** Depth of t under the limits (deepest kept leaf), or cap + 1 as soon as it exceeds cap; sets keptCount. */
@@ -627,7 +654,7 @@ export class TreeEnsemblePredictor {
     const mss = this.minSamplesSplit;
     const fb = this.fb;
     const leafWord = (-1 << fb) | this.nFeatures;
-    const vals = this.leafValues;
+    const leafTable = this.leafTable;
     const scale = this.scale;
     let sp = 0;
     let k = 0;
@@ -646,10 +673,9 @@ export class TreeEnsemblePredictor {
       if (nodes && par >= 0) nodes[2 * par + 1] |= (pos - par - 1) << fb;
       const f = feature[n];
       if (f < 0 || d >= maxDepth || t.nSamples[n] < mss) {
-        if (nodes) {
-          nodes[2 * pos] = li;
+        if (nodes && leafTable) {
+          nodes[2 * pos] = leafTable.intern(scale === 1 ? t.value[n] : scale * t.value[n]);
           nodes[2 * pos + 1] = leafWord;
-          vals[li] = scale === 1 ? t.value[n] : scale * t.value[n];
         }
         li++;
       } else {
