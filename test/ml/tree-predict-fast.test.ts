@@ -514,11 +514,14 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
     assert.equal(pred.implicitDepth, -1);
     assert.equal(pred.layout().leafValues.length, distinct.size);
     const x = randomX(rng, 300, p, pool, 0);
-    sameBits(
-      pred.predictSums(x, 300, 6),
-      refSums(trees, x, 300, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 }),
-      "sums",
-    );
+    const want = refSums(trees, x, 300, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
+    sameBits(pred.predictSums(x, 300, 6), want, "sums");
+    // without sharing (a grid's pruned forests): one entry per leaf, same predictions
+    const plain = new TreeEnsemblePredictor(trees, p, 1, { shareLeafValues: false });
+    let leaves = 0;
+    for (const t of trees) for (let n = 0; n < t.nodeCount; n++) if (t.feature[n] < 0) leaves++;
+    assert.equal(plain.layout().leafValues.length, leaves);
+    sameBits(plain.predictSums(x, 300, 6), want, "sums without sharing");
   });
 
   it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {

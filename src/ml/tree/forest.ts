@@ -175,7 +175,11 @@ export class RandomForestRegressor implements Regressor {
       const key = `${limits.maxDepth ?? "none"}|${limits.minSamplesSplit ?? 0}`;
       if (this.pruneCache?.key !== key) {
         this.pruneCache = null;
-        this.pruneCache = { key, pred: new TreeEnsemblePredictor(trees, this.nFeatures, 1, limits) };
+        // scored once or twice (a grid's folds), so no leaf-value interning
+        this.pruneCache = {
+          key,
+          pred: new TreeEnsemblePredictor(trees, this.nFeatures, 1, { ...limits, shareLeafValues: false }),
+        };
       }
       pred = this.pruneCache.pred;
     }
