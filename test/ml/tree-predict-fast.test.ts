@@ -116,6 +116,11 @@ function randomTree(
   return t;
 }
 
+/** Gives every leaf of `trees` the value `value()` returns (called once per leaf, in tree and node order). */
+function setLeafValues(trees: TreeArrays[], value: () => number): void {
+  for (const t of trees) for (let n = 0; n < t.nodeCount; n++) if (t.feature[n] < 0) t.value[n] = value();
+}
+
 function randomX(rng: Rng, rows: number, p: number, pool: number[], nanRate: number): Float64Array {
   const x = new Float64Array(rows * p);
   for (let i = 0; i < x.length; i++) x[i] = rng.next() < nanRate ? Number.NaN : pickValue(rng, pool);
@@ -460,9 +465,7 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
     const pool: number[] = [];
     const p = 4;
     const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 3000, pool, 18, 0.02));
-    for (const t of trees)
-      for (let n = 0; n < t.nodeCount; n++)
-        if (t.feature[n] < 0) t.value[n] = [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)];
+    setLeafValues(trees, () => [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)]);
     const pred = new TreeEnsemblePredictor(trees, p);
     assert.equal(pred.implicitDepth, -1);
     assert.equal(pred.layout().leafValues.length, 3, "0, -0 and 2.5, each stored once");
@@ -502,9 +505,7 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
     const p = 3;
     const trees = Array.from({ length: 6 }, () => randomTree(rng, p, 4000, pool, 24, 0.01));
     // up to 3,000 distinct values (and -0), many used by several leaves across the trees
-    for (const t of trees)
-      for (let n = 0; n < t.nodeCount; n++)
-        if (t.feature[n] < 0) t.value[n] = rng.next() < 0.01 ? -0 : rng.int(3000) / 7;
+    setLeafValues(trees, () => (rng.next() < 0.01 ? -0 : rng.int(3000) / 7));
     const distinct = new Set<string>();
     for (const t of trees)
       for (let n = 0; n < t.nodeCount; n++)
