@@ -542,7 +542,6 @@ export function validateVersionStatus(status: unknown): ModelVersionStatus {
   return status as ModelVersionStatus;
 }
 
-/** A new model version's validated documents, serialised as stored. */
 /**
  * The version among `rows` (a model's versions with their stored tags JSON) whose registration key is `key`, or
  * null; both stores call it inside the transaction that numbers versions.
@@ -558,6 +557,7 @@ export function versionWithKey(
   return null;
 }
 
+/** A new model version's validated documents, serialised as stored. */
 export function prepareModelVersion(input: CreateModelVersionInput): {
   status: ModelVersionStatus;
   metricsJson: string;
