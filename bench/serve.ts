@@ -289,7 +289,15 @@ async function startOurs(
   modelFile: string,
   o: { servable: "bundle" | "test" | "floor"; monitoring: "on" | "off"; logDb: string; logLevel: string },
 ): Promise<OurServer> {
-  const args = ["--import", "tsx", join(REPO, "bench", "serve-child.ts"), "--model-file", modelFile];
+  // the node flags `mlops serve` runs with (bin/mlops.js, npm start)
+  const args = [
+    "--min-semi-space-size=16",
+    "--import",
+    "tsx",
+    join(REPO, "bench", "serve-child.ts"),
+    "--model-file",
+    modelFile,
+  ];
   args.push("--servable", o.servable, "--monitoring", o.monitoring, "--log-db", o.logDb);
   args.push("--port", "0", "--log-level", o.logLevel);
   const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
@@ -83,6 +85,31 @@ describe("mlops CLI (subprocess)", { concurrency: 4 }, () => {
     const hash = await run(["config", "show", "--hash", "sweep.enabled=false"], { bin: true });
     assert.equal(hash.code, 0, hash.stderr);
     assert.equal(hash.stdout.trim(), loadConfig({ env: {}, overrides: ["sweep.enabled=false"] }).hash);
+  });
+
+  it("the launcher runs node with --min-semi-space-size=16 (no young-generation shrink after idle)", async () => {
+    // bin/mlops.js run as a program (its shebang, as npm's bin link does); a preloaded script reports node's flags
+    const dir = mkdtempSync(join(tmpdir(), "cli-heap-"));
+    try {
+      const probe = join(dir, "probe.cjs");
+      writeFileSync(
+        probe,
+        `process.on("exit", () => process.stderr.write("execArgv " + JSON.stringify(process.execArgv) + "\\n"));`,
+      );
+      const r = await new Promise<Result>((resolve) =>
+        execFile(
+          BIN,
+          ["config", "show", "--hash"],
+          { cwd: REPO_ROOT, env: childEnv({ NODE_OPTIONS: `--require ${probe}` }), timeout: 60_000 },
+          (err, stdout, stderr) => resolve({ code: err ? -1 : 0, stdout, stderr }),
+        ),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const argv = JSON.parse(/execArgv (.*)/.exec(r.stderr)?.[1] ?? "null") as string[];
+      assert.ok(argv.includes("--min-semi-space-size=16"), r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("MLOPS_DEBUG=1 adds the stack trace", async () => {
