@@ -15,7 +15,7 @@ import { printTrainSummary, registerRunCommand, runTrainingFromCli } from "./com
 import { registerServeCommand, runServe, serveOptionsFromConfig } from "./commands/serve.ts";
 import { loadConfigForCli } from "./commands/config.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
-import { EXIT, exitCodeFor, globalOptions, info, } from "./util.ts";
+import { EXIT, exitCodeFor, globalOptions, info } from "./util.ts";
 
 function packageVersion(): string {
   try {
@@ -111,4 +111,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   }
 }
 
+// A reader that stops early (`mlops runs list | head`) closes the pipe: stop quietly, as Unix tools do, instead of
+// crashing on the unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT.OK);
+    throw e;
+  });
 process.exitCode = await main();

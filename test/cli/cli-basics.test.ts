@@ -112,6 +112,24 @@ describe("mlops CLI (subprocess)", { concurrency: 4 }, () => {
     }
   });
 
+  it("a reader that closes the pipe early ends the command quietly (no EPIPE crash)", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, "config", "show"], {
+      cwd: REPO_ROOT,
+      env: childEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy(); // like `| head -0`: nothing reads what the command writes
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d: string) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((res) => child.on("close", (c) => res(c)));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+  });
+
   it("MLOPS_DEBUG=1 adds the stack trace", async () => {
     const r = await run(["config", "validate", "--config", join(REPO_ROOT, "no-such-config.yaml")], {
       env: { MLOPS_DEBUG: "1" },
