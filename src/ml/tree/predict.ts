@@ -17,9 +17,9 @@
  *   Leaves are self-loops (feature = the sentinel column p whose row key is INT32_MAX, rightDelta = -1) that store
  *   the index of their value in the key word, so the walk needs no leaf test in the step and several walks can
  *   advance in lockstep, which lets the CPU overlap their memory latencies. Each distinct leaf value is stored once
- *   (`LeafValueTable`: a forest's leaves repeat few values), so the lookup that ends a walk hits the cache. The top TOP_DEPTH levels of every tree are also
- *   kept in the implicit layout (cheap fixed steps over a small, cache-resident block), whose exit slots give the
- *   record where the walk continues.
+ *   (`LeafValueTable`: a forest's leaves repeat few values), so the lookup that ends a walk hits the cache. The
+ *   top TOP_DEPTH levels of every tree are also kept in the implicit layout (cheap fixed steps over a small,
+ *   cache-resident block), whose exit slots give the record where the walk continues.
  * - Batches go tree-major over blocks of rows (12 rows in lockstep per deep tree; 8 rows per shallow tree); single
  *   rows walk 8 trees in lockstep. A deep tree's records come through the cache in address order before its walks
  *   need them: the lockstep rounds of one tree also load two cache lines each of the next tree's records

@@ -5,7 +5,6 @@
  * pipeline + model + intervals + input example) with full lineage under alias `staging`.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { canonicalJson } from "../../config/load.ts";
 import type { Frame } from "../../data/frame.ts";
 import { deriveSeed, Rng } from "../../data/prng.ts";
@@ -19,6 +18,7 @@ import { crossValidate } from "../../ml/model_selection/index.ts";
 import { regressorFromState } from "../../ml/registry.ts";
 import type { ModelState } from "../../ml/types.ts";
 import { buildReferenceProfile, serializeReferenceProfile } from "../../monitoring/reference.ts";
+import { sha256Hex } from "../../tracking/artifacts.ts";
 import type { PipelineStep } from "../context.ts";
 import { family } from "../families.ts";
 import { fromPlain } from "../frame-io.ts";
@@ -289,20 +289,17 @@ export const registerStep: PipelineStep<RegisterOutput> = {
     const alias = env.config.register.alias;
     // one registration per fitted model of one study: every worker of a shared sweep that runs this step refits
     // the same model bit for bit, and they (or an identical re-run with --force) reuse the first one's version
-    const registrationKey = `${sw.studyName || "no-sweep"}/${createHash("sha256")
-      .update(
-        canonicalJson({
-          model: createHash("sha256").update(encodeModel(refit.state)).digest("hex"),
-          featurePipeline: fpArt.sha256,
-          targetTransform: tt,
-          interval: intervals.chosen,
-          config: env.configHash,
-          data: ing.dataHash,
-          train: split.trainHash,
-          test: split.testSetHash,
-        }),
-      )
-      .digest("hex")}`;
+    const identity = canonicalJson({
+      model: sha256Hex(encodeModel(refit.state)),
+      featurePipeline: fpArt.sha256,
+      targetTransform: tt,
+      interval: intervals.chosen,
+      config: env.configHash,
+      data: ing.dataHash,
+      train: split.trainHash,
+      test: split.testSetHash,
+    });
+    const registrationKey = `${sw.studyName || "no-sweep"}/${sha256Hex(Buffer.from(identity))}`;
     const mv = await env.tracking.registry.registerModelVersion({
       name: env.config.model_name,
       runId: env.run.runId,
