@@ -202,6 +202,8 @@ export const PipelineConfigSchema = Type.Object(
         /** in-server monitoring pass (gauges, alerts) every N seconds; 0 = off */
         interval_seconds: nonNegative,
         min_rows: positiveInt,
+        /** drift / checks read at most this many rows of the window (an even sample above it) */
+        max_window_rows: positiveInt,
         reference: Type.Object(
           {
             bins: Type.Integer({ minimum: 2, maximum: 1000 }),

@@ -23,6 +23,8 @@ export interface WindowAnalysisRequest {
   modelVersion?: string;
   /** no drift verdict below this many logged predictions */
   minRows: number;
+  /** read at most this many rows of the window, an even sample above it (default: all) */
+  maxRows?: number;
   /** drift options (the window's predictions are added) */
   drift?: Omit<DriftOptions, "predictions">;
   /** rolling accuracy over this range (optionally broken down by a categorical input); omitted: skipped */
@@ -46,7 +48,8 @@ export interface WindowChecks {
 }
 
 export interface WindowAnalysis {
-  window: { sinceMs: number; untilMs: number; n: number };
+  /** n = rows logged in the window; analysed = rows read (fewer when sampled down to maxRows) */
+  window: { sinceMs: number; untilMs: number; n: number; analysed: number };
   drift: DriftReport | null;
   /** why drift was skipped, if it was */
   driftSkipped?: string;
@@ -62,7 +65,10 @@ export function analyseWindow(
   req: WindowAnalysisRequest,
 ): WindowAnalysis {
   const mv = req.modelVersion !== undefined ? { modelVersion: req.modelVersion } : {};
-  const w = log.window(req.sinceMs, req.untilMs, mv);
+  const w = log.window(req.sinceMs, req.untilMs, {
+    ...mv,
+    ...(req.maxRows !== undefined ? { maxRows: req.maxRows } : {}),
+  });
   let drift: DriftReport | null = null;
   let driftSkipped: string | undefined;
   if (w.n >= req.minRows)
@@ -89,7 +95,7 @@ export function analyseWindow(
     counts = { total: c.total, withFeedback: c.withFeedback, byModelVersion: c.byModelVersion };
   }
   return {
-    window: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n },
+    window: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.rowsInWindow, analysed: w.n },
     drift,
     ...(driftSkipped ? { driftSkipped } : {}),
     accuracy,
@@ -113,6 +119,9 @@ export function inThreadAnalyser(log: PredictionLog): WindowAnalyser {
 }
 
 // ---------------------------------------------------------------- analysis thread
+
+/** The analysis thread's young generation (MiB; V8 splits it into semi-spaces). */
+const ANALYSIS_YOUNG_GEN_MB = 16;
 
 export type AnalysisRequestMessage =
   | {
@@ -197,6 +206,10 @@ export class AnalysisThread {
   private start(): Worker {
     const w = new Worker(BOOTSTRAP, {
       workerData: { entry: ENTRY, path: this.dbPath },
+      // `mlops` gives node --min-semi-space-size=16 for the serving thread, and V8 flags are process-wide: this
+      // thread, idle between passes, would keep 2 × 16 MiB of young generation (its windows are typed arrays,
+      // outside the young generation)
+      resourceLimits: { maxYoungGenerationSizeMb: ANALYSIS_YOUNG_GEN_MB },
       stdout: false,
       stderr: false,
     });

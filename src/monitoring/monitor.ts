@@ -22,6 +22,9 @@ import type { MonitoringMetrics } from "./metrics.ts";
 import type { AccuracyReport, PredictionLog } from "./prediction-log.ts";
 import type { ReferenceProfile } from "./reference.ts";
 
+/** Rows of a window a pass reads at most (an even sample above it): bounded memory whatever the traffic. */
+export const DEFAULT_MAX_WINDOW_ROWS = 200_000;
+
 export interface MonitorPassOptions {
   log: PredictionLog;
   reference: ReferenceProfile;
@@ -34,6 +37,8 @@ export interface MonitorPassOptions {
   accuracyBy?: string;
   /** skip the drift test below this many logged predictions (default 100; Evidently #509) */
   minRows?: number;
+  /** read at most this many rows of the window, an even sample above it (default 200,000) */
+  maxRows?: number;
   drift?: DriftOptions;
   rules?: readonly AlertRule[];
   sinks?: readonly AlertSink[];
@@ -47,7 +52,8 @@ export interface MonitorPassOptions {
 
 export interface MonitorPassResult {
   at: string;
-  window: { sinceMs: number; untilMs: number; n: number };
+  /** n = rows logged in the window; analysed = rows read (an even sample when n > maxRows) */
+  window: { sinceMs: number; untilMs: number; n: number; analysed: number };
   drift: DriftReport | null;
   /** why drift was skipped, if it was */
   driftSkipped?: string;
@@ -74,6 +80,7 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
     untilMs: until,
     ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
     minRows,
+    maxRows: o.maxRows ?? DEFAULT_MAX_WINDOW_ROWS,
     ...(o.drift ? { drift: o.drift } : {}),
     accuracy: {
       sinceMs: until - (o.accuracyWindowMs ?? 7 * 86_400_000),
@@ -110,7 +117,7 @@ export async function runMonitorPass(o: MonitorPassOptions): Promise<MonitorPass
   }
   return {
     at: new Date(now).toISOString(),
-    window: { sinceMs: since, untilMs: until, n: a.window.n },
+    window: { sinceMs: since, untilMs: until, n: a.window.n, analysed: a.window.analysed },
     drift,
     ...(driftSkipped ? { driftSkipped } : {}),
     accuracy,

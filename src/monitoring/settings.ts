@@ -22,6 +22,7 @@ export interface MonitoringSettings {
   accuracyWindowMs: number;
   intervalMs: number;
   minRows: number;
+  maxWindowRows: number;
   drift: DriftOptions;
   rules: AlertRule[];
   /** the webhook sink when monitoring.webhook.url is set (callers add their own log sink) */
@@ -51,6 +52,7 @@ export function monitoringSettings(c: PipelineConfig, home: string): MonitoringS
     accuracyWindowMs: parseDurationMs(m.accuracy_window, "monitoring.accuracy_window"),
     intervalMs: m.interval_seconds * 1000,
     minRows: m.min_rows,
+    maxWindowRows: m.max_window_rows,
     drift: {
       driftShare: d.share,
       smallSampleLimit: d.small_sample_limit,

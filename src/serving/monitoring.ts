@@ -13,7 +13,7 @@ import { AnalysisThread, inThreadAnalyser, type WindowAnalyser } from "../monito
 import type { DriftOptions, DriftReport } from "../monitoring/drift.ts";
 import { DurationError, parseDurationMs } from "../monitoring/duration.ts";
 import { createMonitoringMetrics, type MonitoringMetrics } from "../monitoring/metrics.ts";
-import { type MonitorPassResult, runMonitorPass } from "../monitoring/monitor.ts";
+import { DEFAULT_MAX_WINDOW_ROWS, type MonitorPassResult, runMonitorPass } from "../monitoring/monitor.ts";
 import {
   NotFoundError,
   type PredictionLog,
@@ -39,6 +39,8 @@ export interface ServingMonitoringOptions {
   accuracyWindowMs?: number;
   /** No drift verdict below this many logged predictions in the window (default 100). */
   minRows?: number;
+  /** Drift/check windows read at most this many rows, an even sample above it (default 200,000). */
+  maxWindowRows?: number;
   drift?: DriftOptions;
   rules?: readonly AlertRule[];
   sinks?: readonly AlertSink[];
@@ -119,6 +121,7 @@ export function registerMonitoring(
   const analyse: WindowAnalyser = thread ? thread.analyser() : inThreadAnalyser(log);
   const windowMs = opts.windowMs ?? 86_400_000;
   const minRows = opts.minRows ?? 100;
+  const maxRows = opts.maxWindowRows ?? DEFAULT_MAX_WINDOW_ROWS;
   const profiles = new Map<string, Promise<ReferenceProfile | null>>();
   const cacheMs = opts.cacheMs ?? 10_000;
   const answers = new Map<string, { at: number; value: Promise<unknown> }>();
@@ -179,6 +182,7 @@ export function registerMonitoring(
     ...(opts.accuracyWindowMs !== undefined ? { accuracyWindowMs: opts.accuracyWindowMs } : {}),
     modelVersion: version,
     minRows,
+    maxRows,
     ...(opts.drift ? { drift: opts.drift } : {}),
     rules: opts.rules ?? [],
     metrics,
@@ -272,13 +276,18 @@ export function registerMonitoring(
           untilMs: until,
           modelVersion: version,
           minRows,
+          maxRows,
           ...(opts.drift ? { drift: opts.drift } : {}),
         });
         if (a.drift) metrics.updateDrift(a.drift);
         const w = a.window;
         const report: DriftReport | null = a.drift;
         const skipped = a.driftSkipped;
-        return { w: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n }, report, skipped };
+        return {
+          w: { sinceMs: w.sinceMs, untilMs: w.untilMs, n: w.n, analysed: w.analysed },
+          report,
+          skipped,
+        };
       });
       if (q.format === "html") {
         if (!report) throw new ApiError(409, `no drift report: ${skipped}`);
@@ -290,7 +299,7 @@ export function registerMonitoring(
       return {
         model_name: model.name,
         model_version: version,
-        window: { since_ms: w.sinceMs, until_ms: w.untilMs, n: w.n },
+        window: { since_ms: w.sinceMs, until_ms: w.untilMs, n: w.n, analysed: w.analysed },
         report,
         ...(skipped ? { skipped } : {}),
       };
@@ -321,7 +330,12 @@ export function registerMonitoring(
         model_name: model.name,
         model_version: version,
         at: r.at,
-        window: { since_ms: r.window.sinceMs, until_ms: r.window.untilMs, n: r.window.n },
+        window: {
+          since_ms: r.window.sinceMs,
+          until_ms: r.window.untilMs,
+          n: r.window.n,
+          analysed: r.window.analysed,
+        },
         drift: r.drift,
         ...(r.driftSkipped ? { drift_skipped: r.driftSkipped } : {}),
         accuracy: r.accuracy,

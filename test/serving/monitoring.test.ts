@@ -163,10 +163,11 @@ describe("monitoring in serving (pipeline-trained model)", { timeout: 900_000 },
     const r = await fetch(`${server.url}/api/v1/monitoring/drift?window=1h`);
     assert.equal(r.status, 200);
     const b = (await r.json()) as {
-      window: { n: number };
+      window: { n: number; analysed: number };
       report: { datasetDrift: boolean; features: { name: string; drifted: boolean; psi: number }[] };
     };
     assert.equal(b.window.n, test.nRows);
+    assert.equal(b.window.analysed, test.nRows); // below max_window_rows: every row
     assert.equal(b.report.datasetDrift, false);
 
     await predict(rows(train_, { median_income: 1.6 }));

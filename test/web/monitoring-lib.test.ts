@@ -197,6 +197,17 @@ describe("ordering and verdict", () => {
       skipped.detail,
       "only 1 logged predictions in the window (< 100) · 1 logged prediction in the window",
     );
+    // a window larger than the server's max_window_rows was analysed as an even sample
+    const sampled = driftVerdict({
+      drift,
+      window: { since_ms: 0, until_ms: 1, n: 3_000_000, analysed: 200_000 },
+    });
+    assert.equal(
+      sampled.detail,
+      "2 of 9 features drifted (22% < 50%) · 3,000,000 logged predictions in the window (an even sample of 200,000 logged predictions analysed)",
+    );
+    const whole = driftVerdict({ drift, window: { since_ms: 0, until_ms: 1, n: 300, analysed: 300 } });
+    assert.equal(whole.detail, ok.detail);
   });
 });
 

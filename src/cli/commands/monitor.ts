@@ -369,6 +369,7 @@ export async function runMonitorLoop(
           accuracyWindowMs: s.accuracyWindowMs,
           modelVersion: ref.version,
           minRows: s.minRows,
+          maxRows: s.maxWindowRows,
           drift: s.drift,
           rules: s.rules,
           sinks,

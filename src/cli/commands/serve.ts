@@ -122,6 +122,7 @@ export function serveOptionsFromConfig(loaded: LoadedConfig, o: ServeOptions): S
           windowMs: m.windowMs,
           accuracyWindowMs: m.accuracyWindowMs,
           minRows: m.minRows,
+          maxWindowRows: m.maxWindowRows,
           drift: m.drift,
           rules: m.rules,
           sinks: m.sinks,

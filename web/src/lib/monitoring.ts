@@ -113,7 +113,8 @@ export interface MonitoringSummary {
   model_name: string;
   model_version: string;
   at: string;
-  window: { since_ms: number; until_ms: number; n: number };
+  /** n = rows logged in the window; analysed = rows read (an even sample when the window is larger) */
+  window: { since_ms: number; until_ms: number; n: number; analysed?: number };
   drift: DriftReport | null;
   drift_skipped?: string;
   accuracy: AccuracyReport;
@@ -312,6 +313,14 @@ function rows(n: number): string {
   return `${n.toLocaleString("en-US")} logged prediction${n === 1 ? "" : "s"}`;
 }
 
+/** "N rows in the window", and how many were analysed when the server read an even sample of them. */
+export function windowRows(w: { n: number; analysed?: number }): string {
+  const base = `${rows(w.n)} in the window`;
+  return w.analysed !== undefined && w.analysed < w.n
+    ? `${base} (an even sample of ${rows(w.analysed)} analysed)`
+    : base;
+}
+
 /** The drift verdict of a summary: dataset drift yes/no with counts, or why drift was not computed. */
 export function driftVerdict(s: Pick<MonitoringSummary, "drift" | "drift_skipped" | "window">): Verdict {
   const d = s.drift;
@@ -319,14 +328,14 @@ export function driftVerdict(s: Pick<MonitoringSummary, "drift" | "drift_skipped
     return {
       level: "skipped",
       headline: "Dataset drift: not computed",
-      detail: `${s.drift_skipped ?? "no drift report"} · ${rows(s.window.n)} in the window`,
+      detail: `${s.drift_skipped ?? "no drift report"} · ${windowRows(s.window)}`,
     };
   }
   const share = `${Math.round(num(d.share) * 100)}% ${d.datasetDrift ? "≥" : "<"} ${Math.round(d.driftShare * 100)}%`;
   return {
     level: d.datasetDrift ? "drift" : "ok",
     headline: `Dataset drift: ${d.datasetDrift ? "YES" : "no"}`,
-    detail: `${d.nDrifted} of ${d.nTested} features drifted (${share}) · ${rows(s.window.n)} in the window`,
+    detail: `${d.nDrifted} of ${d.nTested} features drifted (${share}) · ${windowRows(s.window)}`,
   };
 }
 
