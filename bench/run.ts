@@ -3,6 +3,7 @@
  * the Python reference (pandas / scikit-learn / XGBoost / FastAPI from Debian's packages, /usr/bin/python3)
  * in the same run, and writes bench/results/<suite>.json plus the Markdown summary BENCHMARKS.md.
  * Benchmarks are not tests: they report medians of several runs and ratios, never assert.
+ * `npx tsx bench/run.ts --summary` only rewrites BENCHMARKS.md from the stored results.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -34,6 +35,11 @@ function atomicWrite(path: string, text: string): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes("--summary")) {
+    // BENCHMARKS.md again from the stored results, nothing run
+    writeSummary();
+    return;
+  }
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   const wanted = args.length ? SUITES.filter((s) => args.includes(s.name)) : SUITES;
   if (args.length && wanted.length === 0) {
