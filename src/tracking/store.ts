@@ -574,6 +574,8 @@ export function prepareModelVersion(input: CreateModelVersionInput): {
       throw invalid(`model '${input.name}' metric '${k}' must be a finite number, got ${JSON.stringify(v)}`);
     }
   }
+  if (input.registrationKey !== undefined && input.registrationKey.length === 0)
+    throw invalid(`model '${input.name}': registrationKey must not be empty`);
   const tags: Record<string, string> = { ...(input.tags ?? {}) };
   if (input.registrationKey !== undefined) {
     if (REGISTRATION_KEY_TAG in tags && tags[REGISTRATION_KEY_TAG] !== input.registrationKey)
@@ -581,8 +583,6 @@ export function prepareModelVersion(input: CreateModelVersionInput): {
     tags[REGISTRATION_KEY_TAG] = input.registrationKey;
   }
   for (const [k, v] of Object.entries(tags)) checkTag(k, v);
-  if (input.registrationKey !== undefined && input.registrationKey.length === 0)
-    throw invalid(`model '${input.name}': registrationKey must not be empty`);
   const status = validateVersionStatus(input.status ?? "READY");
   return {
     status,

@@ -538,7 +538,7 @@ export class TreeEnsemblePredictor {
         total += t.nodeCount;
         leaves += nl;
       } else {
-        const c = this.walk(t, stNode, stDepth, stParent, null, 0, 0);
+        const c = this.walk(t, stNode, stDepth, stParent, null, 0);
         total += c.nodes;
         leaves += c.leaves;
       }
@@ -560,7 +560,6 @@ export class TreeEnsemblePredictor {
     const posOf = new Int32Array(maxNodes);
     if (!fits) return;
     let off = 0;
-    let li = 0;
     const nodes = this.nodes;
     const leafTable = new LeafValueTable(limits.shareLeafValues ?? true, leaves);
     this.leafTable = leafTable;
@@ -576,7 +575,6 @@ export class TreeEnsemblePredictor {
           if (f < 0) {
             nodes[g] = leafTable.intern(scale === 1 ? t.value[i] : scale * t.value[i]);
             nodes[g + 1] = leafWord;
-            li++;
           } else {
             nodes[g] = this.nodeKey(f, t.threshold[i]);
             nodes[g + 1] = ((t.right[i] - i - 1) << fb) | f;
@@ -587,10 +585,9 @@ export class TreeEnsemblePredictor {
         off += t.nodeCount;
         continue;
       }
-      const c = this.walk(t, stNode, stDepth, stParent, nodes, off, li, posOf);
+      const c = this.walk(t, stNode, stDepth, stParent, nodes, off, posOf);
       this.fillTop(t, ti, 0, 0, 0, posOf);
       off += c.nodes;
-      li += c.leaves;
     }
     this.leafValues = leafTable.values();
     this.leafTable = null;
@@ -668,7 +665,6 @@ export class TreeEnsemblePredictor {
     stParent: Int32Array,
     nodes: Int32Array | null,
     off: number,
-    li0: number,
     posOf?: Int32Array,
   ): { nodes: number; leaves: number } {
     const feature = t.feature;
@@ -680,7 +676,7 @@ export class TreeEnsemblePredictor {
     const scale = this.scale;
     let sp = 0;
     let k = 0;
-    let li = li0;
+    let leaves = 0;
     stNode[sp] = 0;
     stDepth[sp] = 0;
     stParent[sp++] = -1;
@@ -699,7 +695,7 @@ export class TreeEnsemblePredictor {
           nodes[2 * pos] = leafTable.intern(scale === 1 ? t.value[n] : scale * t.value[n]);
           nodes[2 * pos + 1] = leafWord;
         }
-        li++;
+        leaves++;
       } else {
         if (nodes) {
           nodes[2 * pos] = this.nodeKey(f, t.threshold[n]);
@@ -713,10 +709,9 @@ export class TreeEnsemblePredictor {
         stParent[sp++] = -1;
       }
     }
-    return { nodes: k, leaves: li - li0 };
+    return { nodes: k, leaves };
   }
 
-  /** Leaf value of tree ti for the row at x[off..off+p), by the reference traversal (scaled like the fast path). */
   /**
    * The walks' arrays and scalars; with `shared`, copies of the arrays on SharedArrayBuffers (made once), to post
    * to worker threads. Only compact predictors (`compact`) have a layout worth sharing.
@@ -755,6 +750,7 @@ export class TreeEnsemblePredictor {
     return l;
   }
 
+  /** Leaf value of tree ti for the row at x[off..off+p), by the reference traversal (scaled like the fast path). */
   referenceLeaf(ti: number, x: Float64Array, off: number): number {
     const v = leafValue(this.trees[ti], x, off, this.maxDepth, this.minSamplesSplit);
     return this.scale === 1 ? v : this.scale * v;
