@@ -1,5 +1,5 @@
 /**
- * Serving benchmark (issue 5 "Performance", issue 7 "Benchmarks"): our server (bench/serve-child.ts, a child
+ * Serving benchmark (issue 5 "Performance", issue 7 "Benchmarks"): our server (bench/serve-child.mjs, a child
  * process per variant) serving the **real production model** — the ModelBundle the pipeline trains
  * (FeaturePipeline + tree ensemble + conformal intervals) — against the FastAPI reference (uvicorn +
  * scikit-learn, `async def` and `def` handlers) serving the same model family with the same hyperparameters,
@@ -36,7 +36,7 @@
  * - FastAPI `async def` / `def` peak throughput and its 1,000-row batch round trip.
  * Goals (issue 5, issue 7) are judged from these numbers; benchmarks never assert.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 
@@ -290,12 +290,15 @@ async function startOurs(
   modelFile: string,
   o: { servable: "bundle" | "test" | "floor"; monitoring: "on" | "off"; logDb: string; logLevel: string },
 ): Promise<OurServer> {
-  // the node flags `mlops serve` runs with (bin/mlops.js, npm start)
+  // the node flags and the compiled tree `mlops serve` runs with (bin/mlops.js, npm start; dist/ is rebuilt at
+  // the start of the run); the test servable is TypeScript, so its runs use the sources through tsx
+  const tree = o.servable === "test" ? "src" : "dist";
   const args = [
     "--min-semi-space-size=16",
-    "--import",
-    "tsx",
-    join(REPO, "bench", "serve-child.ts"),
+    ...(tree === "src" ? ["--import", "tsx"] : []),
+    join(REPO, "bench", "serve-child.mjs"),
+    "--tree",
+    tree,
     "--model-file",
     modelFile,
   ];
@@ -323,7 +326,7 @@ async function startOurs(
       waiters.push(check);
     };
     proc.once("exit", (c) =>
-      rej(new Error(`${label}: bench/serve-child.ts exited with ${c} before listening`)),
+      rej(new Error(`${label}: bench/serve-child.mjs exited with ${c} before listening`)),
     );
     check();
   });
@@ -627,6 +630,15 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
   const children: ChildProcess[] = [];
   const one = JSON.stringify({ instances: [SAMPLE] });
   try {
+    // ---- the compiled tree our servers run (bench/serve-child.mjs --tree dist), built from the current sources
+    if (!testMode) {
+      const built = spawnSync(process.execPath, [join(REPO, "scripts", "build.mjs")], {
+        cwd: REPO,
+        stdio: "inherit",
+      });
+      if (built.status !== 0) throw new Error(`scripts/build.mjs exited with ${built.status}`);
+      notes.push("our servers run the compiled tree (dist/, rebuilt for this run), as `mlops serve` does");
+    }
     // ---- model
     let model: ModelDescription;
     const modelFile = join(dir, testMode ? "test-servable.json" : "model.bundle");

@@ -91,7 +91,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   // The version flag is handled here, only as the first argument: subcommands own `--version <v>`
   // (e.g. `mlops models promote NAME --version 3`), which a root-level commander version option would swallow.
   if (argv[2] === "-V" || argv[2] === "--version") {
-    process.stdout.write(`${packageVersion()}\n`);
+    if (argv[3] === "--json") {
+      // which tree runs: bin/mlops.js picks dist/ (compiled) while it is up to date with src/
+      const runtime = import.meta.url.endsWith(".ts") ? "sources" : "compiled";
+      process.stdout.write(
+        `${JSON.stringify({ version: packageVersion(), runtime, node: process.version })}\n`,
+      );
+    } else process.stdout.write(`${packageVersion()}\n`);
     return EXIT.OK;
   }
   const program = buildProgram();

@@ -4,7 +4,8 @@
  * window takes ~2 s), so a server runs it on an analysis thread (`AnalysisThread`, own read connection to the log
  * database) and its event loop keeps serving; `inThreadAnalyser` runs it here (CLI, tests).
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { moduleUrl, startModuleWorker } from "../ml/pool/spawn.ts";
 import {
   type InputCheck,
   inputChecks,
@@ -137,9 +138,7 @@ export type AnalysisResponseMessage =
   | { op: "done"; id: number; result: WindowAnalysis }
   | { op: "failed"; id: number; error: string; name: string; field?: string };
 
-/** Same bootstrap as the writer thread and the model-selection pool (tsx in the thread, then `entry`). */
-const BOOTSTRAP = new URL("../ml/pool/bootstrap.mjs", import.meta.url);
-const ENTRY = new URL("./analysis-worker.ts", import.meta.url).href;
+const ENTRY = moduleUrl("./analysis-worker.ts", import.meta.url);
 
 /** An error raised by the analysis thread, with the original error's name (and field, for ValidationError). */
 export class AnalysisError extends Error {
@@ -204,8 +203,8 @@ export class AnalysisThread {
   }
 
   private start(): Worker {
-    const w = new Worker(BOOTSTRAP, {
-      workerData: { entry: ENTRY, path: this.dbPath },
+    const w = startModuleWorker(ENTRY, {
+      workerData: { path: this.dbPath },
       // `mlops` gives node --min-semi-space-size=16 for the serving thread, and V8 flags are process-wide: this
       // thread, idle between passes, would keep 2 × 16 MiB of young generation (its windows are typed arrays,
       // outside the young generation)

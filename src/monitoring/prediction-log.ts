@@ -19,7 +19,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { moduleUrl, startModuleWorker } from "../ml/pool/spawn.ts";
 import type Database from "better-sqlite3";
 import { categoricalColumn, type Column, Frame, numericColumn } from "../data/frame.ts";
 import {
@@ -493,9 +494,7 @@ function checkTime(name: string, v: number): void {
     throw new ValidationError(name, `${name} must be a finite epoch-ms number, got ${v}`);
 }
 
-/** Worker bootstrap shared with the model-selection pool: registers tsx in the thread, then imports `entry`. */
-const BOOTSTRAP = new URL("../ml/pool/bootstrap.mjs", import.meta.url);
-const WRITER_ENTRY = new URL("./log-writer-worker.ts", import.meta.url).href;
+const WRITER_ENTRY = moduleUrl("./log-writer-worker.ts", import.meta.url);
 /** How long close() waits for the writer thread to close its connection before terminating it. */
 const WRITER_CLOSE_TIMEOUT_MS = 5_000;
 /** The writer thread's young generation (MiB; V8 splits it into semi-spaces). */
@@ -792,8 +791,8 @@ export class PredictionLog {
   }
 
   private startWriter(): Worker {
-    const w = new Worker(BOOTSTRAP, {
-      workerData: { entry: WRITER_ENTRY, path: this.path },
+    const w = startModuleWorker(WRITER_ENTRY, {
+      workerData: { path: this.path },
       // `mlops` runs node with --min-semi-space-size=16 for the serving thread (docs/api.md); V8 flags are
       // process-wide, and this thread allocates little: without a cap its young generation would take 2 × 16 MiB
       resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GEN_MB },

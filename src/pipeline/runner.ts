@@ -113,10 +113,14 @@ function sha256(s: string | Buffer): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-/** Hash of the engine's source code: every .ts file under the given src folders (sorted by path). */
+/**
+ * Hash of the engine's source code: every .ts file under the given src folders (sorted by path). Always the
+ * TypeScript sources, also when the process runs the compiled tree (dist/ mirrors src/, two levels below the
+ * repository root), so both give the same step-cache keys.
+ */
 export function codeVersion(folders: readonly string[]): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const srcRoot = resolve(here, "..");
+  const srcRoot = resolve(here, "..", "..", "src");
   const h = createHash("sha256");
   const files: string[] = [];
   const walk = (d: string) => {

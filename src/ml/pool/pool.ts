@@ -7,7 +7,8 @@
  */
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { moduleUrl, startModuleWorker } from "./spawn.ts";
 import type { Fold } from "../model_selection/kfold.ts";
 import type { FitScoreTask, VariantResult } from "../model_selection/fit_score.ts";
 import { MLInputError, type Matrix } from "../types.ts";
@@ -78,10 +79,9 @@ export class WorkerPool {
   static async create(opts: PoolOptions = {}): Promise<WorkerPool> {
     const size = resolveJobs(opts.size);
     const pool = new WorkerPool(size);
-    const bootstrap = new URL("./bootstrap.mjs", import.meta.url);
-    const entry = new URL("./worker.ts", import.meta.url).href;
+    const entry = moduleUrl("./worker.ts", import.meta.url);
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(bootstrap, { workerData: { entry } });
+      const worker = startModuleWorker(entry);
       const slot: Slot = { worker, busy: false, pending: new Map() };
       worker.on("message", (msg: WorkerResponse) => pool.onMessage(slot, msg));
       worker.on("error", (e) => pool.onFailure(slot, e));
@@ -93,7 +93,7 @@ export class WorkerPool {
       pool.slots.push(slot);
     }
     const modules = ["../registry.ts", ...(opts.modules ?? [])].map((m) =>
-      m.startsWith("../") ? new URL(m, import.meta.url).href : toUrl(m),
+      m.startsWith("../") ? moduleUrl(m, import.meta.url) : toUrl(m),
     );
     try {
       await pool.broadcast("init", { modules });

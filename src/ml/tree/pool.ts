@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import { moduleUrl } from "../pool/spawn.ts";
 import type { TreeArrays } from "./core.ts";
 import { TreeGrower } from "./core.ts";
 import type { ForestJob } from "./forest_build.ts";
@@ -36,8 +37,8 @@ let jobSeq = 0;
 const STARTUP_TIMEOUT_MS = 60_000;
 
 function spawn(): PoolWorker {
-  const isTs = import.meta.url.endsWith(".ts");
-  const workerUrl = new URL(isTs ? "./worker.ts" : "./worker.js", import.meta.url).href;
+  const workerUrl = moduleUrl("./worker.ts", import.meta.url);
+  const isTs = workerUrl.endsWith(".ts");
   const { port1, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(4));
   // A plain-JS bootstrap: registers tsx when running from sources, imports the worker module, and reports a load

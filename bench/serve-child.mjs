@@ -2,8 +2,12 @@
  * Child-process server for the serving benchmark (bench/serve.ts): serves one model file with `startServer`,
  * optionally with the prediction log on, and reports the log's counters when it is stopped.
  *
- *   node --import tsx bench/serve-child.ts --model-file PATH [--servable bundle|test] [--monitoring on|off]
- *        [--log-db PATH] [--port 0] [--log-level warn]
+ *   node --min-semi-space-size=16 bench/serve-child.mjs --model-file PATH [--tree dist|src]
+ *        [--servable bundle|test|floor] [--monitoring on|off] [--log-db PATH] [--port 0] [--log-level warn]
+ *
+ * --tree dist (default): the compiled tree (`npm run build`), what `mlops serve` runs (bin/mlops.js runs dist/
+ *   while it is up to date); src: the TypeScript sources, for which node must be given `--import tsx`. Plain
+ *   JavaScript so that the dist child loads no tsx at all (its loader thread alone is a third V8 isolate).
  *
  * --servable bundle (default): the file is a ModelBundle (the pipeline's FeaturePipeline + model + intervals),
  *   decoded by the production decoder (registerBundleDecoder); test: the linear test servable (test/helpers);
@@ -18,24 +22,26 @@
  * (N = rows predicted by the server, from its model_predictions_total counter).
  */
 import { dirname, join } from "node:path";
-import { loadContract } from "../src/data/contract.ts";
-import { PredictionLog } from "../src/monitoring/prediction-log.ts";
-import { startServer } from "../src/serving/app.ts";
-import { registerDecoder } from "../src/serving/decoders.ts";
-import { registerBundleDecoder } from "../src/serving/registry-source.ts";
-import { fileSource } from "../src/serving/sources.ts";
 
 const CONTRACT_PATH = "config/datasets/california_housing.yaml";
 
 const args = process.argv.slice(2);
-const get = (flag: string): string | undefined => {
+/** @param {string} flag @returns {string | undefined} */
+const get = (flag) => {
   const i = args.indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
-function fail(msg: string): never {
+/** @param {string} msg @returns {never} */
+function fail(msg) {
   process.stderr.write(`bench/serve-child: ${msg}\n`);
   process.exit(2);
 }
+
+const tree = get("--tree") ?? "dist";
+if (tree !== "dist" && tree !== "src") fail(`--tree must be dist or src, got ${JSON.stringify(tree)}`);
+/** a module of the project by its source path, from the chosen tree */
+const project = (/** @type {string} */ path) =>
+  import(new URL(tree === "dist" ? `../dist/${path}.js` : `../src/${path}.ts`, import.meta.url).href);
 
 const servable = get("--servable") ?? "bundle";
 const modelFile = get("--model-file") ?? (servable === "floor" ? "" : fail("--model-file PATH is required"));
@@ -66,14 +72,21 @@ if (servable === "floor") {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  process.stdout.write(`LISTENING ${(app.server.address() as { port: number }).port}\n`);
+  process.stdout.write(`LISTENING ${/** @type {{ port: number }} */ (app.server.address()).port}\n`);
 } else {
   await serveModel();
 }
 
-async function serveModel(): Promise<void> {
+async function serveModel() {
+  const { loadContract } = await project("data/contract");
+  const { PredictionLog } = await project("monitoring/prediction-log");
+  const { startServer } = await project("serving/app");
+  const { registerDecoder } = await project("serving/decoders");
+  const { registerBundleDecoder } = await project("serving/registry-source");
+  const { fileSource } = await project("serving/sources");
   if (servable === "bundle") registerBundleDecoder();
   else if (servable === "test") {
+    if (tree !== "src") fail("--servable test needs --tree src (the test servable is TypeScript)");
     const { decodeTestServable } = await import("../test/helpers/servable.ts");
     registerDecoder(decodeTestServable, "test-servable");
   } else fail(`--servable must be bundle, test or floor, got ${JSON.stringify(servable)}`);
@@ -105,7 +118,10 @@ async function serveModel(): Promise<void> {
       .close()
       .then(async () => {
         const rows = await server.app.mlops.metrics.predictionsTotal.get();
-        const rowsPredicted = rows.values.reduce((a, v) => a + v.value, 0);
+        const rowsPredicted = rows.values.reduce(
+          (/** @type {number} */ a, /** @type {{ value: number }} */ v) => a + v.value,
+          0,
+        );
         const line = JSON.stringify({ log: log ? log.stats() : null, rowsPredicted });
         process.stdout.write(`LOGSTATS ${line}\n`, () => process.exit(0));
       })
