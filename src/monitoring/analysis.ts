@@ -123,6 +123,14 @@ export function inThreadAnalyser(log: PredictionLog): WindowAnalyser {
 
 /** The analysis thread's young generation (MiB; V8 splits it into semi-spaces). */
 const ANALYSIS_YOUNG_GEN_MB = 16;
+/**
+ * An analysis thread idle this long (ms) exits, and the next analysis starts a new one (~0.1 s compiled, ~0.35 s
+ * from sources). A pass over a 200 k-row window allocates ~40-50 MB of typed arrays (the window's columns, the
+ * statistics' sorted copies). V8 frees them only at a GC, which external memory triggers only after ~64 MB; glibc
+ * then keeps the thread's malloc arena resident (one 64 MiB mapping after the first passes, measured). Ending the
+ * thread returns most of it to the OS between passes (docs/monitoring.md).
+ */
+export const ANALYSIS_IDLE_EXIT_MS = 5_000;
 
 export type AnalysisRequestMessage =
   | {
@@ -152,8 +160,9 @@ export class AnalysisError extends Error {
 
 /**
  * A worker thread that analyses windows of one prediction-log database (its own read connection; WAL lets it
- * read while the writer thread commits). Started on first use; requests run one at a time, in order. If the
- * thread dies, pending analyses fail and the next one starts a new thread.
+ * read while the writer thread commits). Started on first use; requests run one at a time, in order. It exits
+ * after `idleExitMs` without work (see ANALYSIS_IDLE_EXIT_MS). If the thread dies, pending analyses fail and the
+ * next one starts a new thread.
  */
 export class AnalysisThread {
   private worker: Worker | null = null;
@@ -166,11 +175,20 @@ export class AnalysisThread {
   private sentRefs = new Set<number>();
   private nextRef = 0;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** threads started so far (a new one after each idle exit or failure) */
+  private started = 0;
 
   constructor(
     private readonly log: PredictionLog,
     private readonly dbPath: string = log.path,
+    private readonly idleExitMs: number = ANALYSIS_IDLE_EXIT_MS,
   ) {}
+
+  /** Whether a thread is running now, and how many have been started (observability and tests). */
+  get state(): { running: boolean; started: number } {
+    return { running: this.worker !== null, started: this.started };
+  }
 
   /** A WindowAnalyser that flushes the log, then analyses on the thread. */
   analyser(): WindowAnalyser {
@@ -180,6 +198,8 @@ export class AnalysisThread {
   async analyse(reference: ReferenceProfile, req: WindowAnalysisRequest): Promise<WindowAnalysis> {
     if (this.closed) throw new Error("analysis thread is closed");
     await this.log.flush();
+    if (this.closed) throw new Error("analysis thread is closed");
+    this.cancelIdleExit();
     const w = this.worker ?? this.start();
     let refId = this.refIds.get(reference);
     if (refId === undefined) {
@@ -213,11 +233,15 @@ export class AnalysisThread {
       stderr: false,
     });
     this.sentRefs = new Set(); // a new thread knows no reference yet
+    this.started++;
     w.on("message", (m: AnalysisResponseMessage) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (this.pending.size === 0) w.unref();
+      if (this.pending.size === 0) {
+        w.unref();
+        this.scheduleIdleExit(w);
+      }
       if (m.op === "done") p.resolve(m.result);
       else p.reject(new AnalysisError(m.error, m.name, m.field));
     });
@@ -235,9 +259,26 @@ export class AnalysisThread {
     return w;
   }
 
+  private scheduleIdleExit(w: Worker): void {
+    this.cancelIdleExit();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.worker !== w || this.pending.size > 0) return;
+      this.worker = null; // the next analysis starts a new thread; this one's exit is not a failure
+      void w.terminate();
+    }, this.idleExitMs);
+    this.idleTimer.unref();
+  }
+
+  private cancelIdleExit(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
   /** Stop the thread (pending analyses are rejected). Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelIdleExit();
     const w = this.worker;
     this.worker = null;
     const ps = [...this.pending.values()];

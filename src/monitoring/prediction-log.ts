@@ -20,6 +20,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Worker } from "node:worker_threads";
+import { detachBuffers, releaseArrays } from "../data/buffers.ts";
 import { moduleUrl, startModuleWorker } from "../ml/pool/spawn.ts";
 import type Database from "better-sqlite3";
 import { categoricalColumn, type Column, Frame, numericColumn } from "../data/frame.ts";
@@ -456,12 +457,31 @@ interface DecodedBatch {
   cat: Map<string, { codes: Int32Array; levels: string[] }>;
 }
 
-function decodeBatch(n: number, schemaText: string, data: Buffer): DecodedBatch {
+/** Decode a stored batch; a blob whose size does not match its row count and schema is refused, naming the batch. */
+function decodeBatch(id: number, n: number, schemaText: string, data: Buffer | null): DecodedBatch {
   const schema = JSON.parse(schemaText) as SchemaEntry[];
+  let numeric = 5; // ts, pred, lower, upper, latency
+  let categorical = 0;
+  for (const s of schema) {
+    if (s.kind === "numeric") numeric++;
+    else categorical++;
+  }
+  const expected = n * (8 * numeric + 4 * categorical);
+  if (!data || data.length !== expected)
+    throw new Error(
+      `prediction log: batch ${id} is damaged: ${data ? data.length : "no"} bytes of data for ${n} rows of ${numeric - 5} numeric and ${categorical} categorical inputs (expected ${expected})`,
+    );
+  // Views on the blob when it is 8-byte aligned (better-sqlite3 gives each blob its own ArrayBuffer, so it is):
+  // no copy. Otherwise copies.
+  const aligned = data.byteOffset % 8 === 0;
   let off = 0;
   const f = () => {
-    const out = new Float64Array(n);
-    new Uint8Array(out.buffer).set(data.subarray(off, off + 8 * n));
+    let out: Float64Array;
+    if (aligned) out = new Float64Array(data.buffer, data.byteOffset + off, n);
+    else {
+      out = new Float64Array(n);
+      new Uint8Array(out.buffer).set(data.subarray(off, off + 8 * n));
+    }
     off += 8 * n;
     return out;
   };
@@ -475,8 +495,12 @@ function decodeBatch(n: number, schemaText: string, data: Buffer): DecodedBatch 
   for (const s of schema) if (s.kind === "numeric") num.set(s.name, f());
   for (const s of schema) {
     if (s.kind !== "categorical") continue;
-    const codes = new Int32Array(n);
-    new Uint8Array(codes.buffer).set(data.subarray(off, off + 4 * n));
+    let codes: Int32Array;
+    if (aligned) codes = new Int32Array(data.buffer, data.byteOffset + off, n);
+    else {
+      codes = new Int32Array(n);
+      new Uint8Array(codes.buffer).set(data.subarray(off, off + 4 * n));
+    }
     off += 4 * n;
     cat.set(s.name, { codes, levels: s.levels ?? [] });
   }
@@ -508,11 +532,11 @@ const WRITER_YOUNG_GEN_MB = 8;
  * unreferenced and freed by the next scavenge.
  */
 function freeJobBuffers(job: WriteJob): void {
-  const own = new Set<ArrayBuffer>();
+  const own: ArrayBuffer[] = [];
   for (const b of job.batches) {
-    for (const a of [b.data, b.idBytes, b.idEnd]) if (a.buffer instanceof ArrayBuffer) own.add(a.buffer);
+    for (const a of [b.data, b.idBytes, b.idEnd]) if (a.buffer instanceof ArrayBuffer) own.push(a.buffer);
   }
-  structuredClone(null, { transfer: [...own] });
+  detachBuffers(own);
 }
 
 // ---------------------------------------------------------------- the log
@@ -954,23 +978,57 @@ export class PredictionLog {
     const params: (number | string)[] = [sinceMs, until];
     if (opts.modelVersion !== undefined) params.push(opts.modelVersion);
     const metas = this.db
-      .prepare(`SELECT id, n, schema, model_version AS mv FROM batches WHERE ${where} ORDER BY id`)
-      .all(...params) as { id: number; n: number; schema: string; mv: string }[];
-    let cap = 0;
-    const kinds = new Map<string, "numeric" | "categorical">();
+      .prepare(
+        `SELECT id, n, schema, model_version AS mv, ts_min AS lo, ts_max AS hi FROM batches WHERE ${where} ORDER BY id`,
+      )
+      .all(...params) as { id: number; n: number; schema: string; mv: string; lo: number; hi: number }[];
+    // Above maxRows the window is sampled, in two stages, so that memory and reads stay bounded whatever the
+    // traffic (a 24 h window of a busy server holds millions of rows; reading every blob of a 1 M-row window, only
+    // to keep a fifth of its rows, took a serving process's RSS up by ~20 MiB per pass):
+    //  1. whole batches (the log's unit of storage: a batch is the rows of ~0.1-1 s), chosen by systematic
+    //     sampling proportional to size: m points evenly spaced over the batches' `all` rows (edge batches' rows
+    //     outside the window included), a batch chosen when a point falls in it. m = maxRows / s̄ with s̄ =
+    //     Σn²/Σn, the size-biased mean batch size, so the chosen batches hold ≈ maxRows rows;
+    //  2. of the chosen batches' rows, row g is kept when floor((g + 1) · maxRows / chosen) >
+    //     floor(g · maxRows / chosen): at most maxRows rows, evenly spread.
+    // Unchosen batches are not read: those entirely inside the window count their n, edge batches are decoded to
+    // count their rows inside it.
+    let all = 0;
+    let sumSq = 0;
     for (const m of metas) {
-      cap += m.n;
-      for (const s of JSON.parse(m.schema) as SchemaEntry[]) {
-        if (kinds.get(s.name) !== "categorical") kinds.set(s.name, s.kind);
+      all += m.n;
+      sumSq += m.n * m.n;
+    }
+    const sampled = all > maxRows;
+    const chosen = new Uint8Array(metas.length).fill(1);
+    let cap = all;
+    if (sampled) {
+      const points = Math.min(metas.length, Math.max(1, Math.round((maxRows * all) / sumSq)));
+      chosen.fill(0);
+      cap = 0;
+      let c = 0;
+      let k = 0;
+      for (let j = 0; j < metas.length; j++) {
+        const end = c + metas[j].n;
+        // point k sits at row floor((k + 0.5) · all / points); points are consumed in order
+        while (k < points && Math.floor(((k + 0.5) * all) / points) < end) {
+          chosen[j] = 1;
+          k++;
+        }
+        if (chosen[j]) cap += metas[j].n;
+        c = end;
       }
     }
-    // Above maxRows the window is sampled evenly: of the batches' `all` rows (edge batches' rows outside the
-    // window included) row g is kept when floor((g + 1) · maxRows / all) > floor(g · maxRows / all), i.e.
-    // exactly maxRows of them, spread evenly over time. Memory then stays bounded whatever the traffic (a 24 h
-    // window of a busy server holds millions of rows; 300 k rows took ~35 MB of columns to analyse).
-    const all = cap;
-    const sampled = all > maxRows;
-    if (sampled) cap = maxRows;
+    const chosenRows = cap;
+    const trim = chosenRows > maxRows;
+    if (trim) cap = maxRows;
+    const kinds = new Map<string, "numeric" | "categorical">();
+    for (let j = 0; j < metas.length; j++) {
+      if (!chosen[j]) continue;
+      for (const e of JSON.parse(metas[j].schema) as SchemaEntry[]) {
+        if (kinds.get(e.name) !== "categorical") kinds.set(e.name, e.kind);
+      }
+    }
     const ts = new Float64Array(cap),
       pred = new Float64Array(cap),
       lower = new Float64Array(cap);
@@ -990,8 +1048,21 @@ export class PredictionLog {
     let k = 0;
     let g = 0;
     let rowsInWindow = 0;
-    for (const m of metas) {
-      const b = decodeBatch(m.n, m.schema, getData.get(m.id) as Buffer);
+    for (let j = 0; j < metas.length; j++) {
+      const m = metas[j];
+      const inside = m.lo >= sinceMs && m.hi < until;
+      if (!chosen[j]) {
+        if (inside) rowsInWindow += m.n;
+        else {
+          const data = getData.get(m.id) as Buffer | null;
+          const t = decodeBatch(m.id, m.n, m.schema, data).ts;
+          for (let i = 0; i < m.n; i++) if (t[i] >= sinceMs && t[i] < until) rowsInWindow++;
+          if (data) releaseArrays(data);
+        }
+        continue;
+      }
+      const data = getData.get(m.id) as Buffer | null;
+      const b = decodeBatch(m.id, m.n, m.schema, data);
       let mvc = mvIndex.get(m.mv);
       if (mvc === undefined) {
         mvc = modelVersions.length;
@@ -1002,7 +1073,8 @@ export class PredictionLog {
       for (let i = 0; i < b.n; i++, g++) {
         if (!(b.ts[i] >= sinceMs && b.ts[i] < until)) continue;
         rowsInWindow++;
-        if (!sampled || Math.floor(((g + 1) * maxRows) / all) > Math.floor((g * maxRows) / all)) rows.push(i);
+        if (!trim || Math.floor(((g + 1) * maxRows) / chosenRows) > Math.floor((g * maxRows) / chosenRows))
+          rows.push(i);
       }
       const k0 = k;
       for (const i of rows) {
@@ -1034,6 +1106,7 @@ export class PredictionLog {
           c.codes[k0 + r] = code < 0 ? -1 : map[code];
         }
       }
+      if (data) releaseArrays(data); // views on it included: its rows are copied out
     }
     const cols: Column[] = names.map((name) => {
       const num = numOut.get(name);
@@ -1128,7 +1201,7 @@ export class PredictionLog {
       for (const e of JSON.parse(b.schema) as SchemaEntry[]) {
         if (kinds.get(e.name) !== "categorical") kinds.set(e.name, e.kind);
       }
-      decoded.set(id, decodeBatch(b.n, b.schema, b.data));
+      decoded.set(id, decodeBatch(id, b.n, b.schema, b.data));
     }
     const names = [...kinds.keys()].sort();
     const num = new Map<string, Float64Array>();
@@ -1242,7 +1315,7 @@ export class PredictionLog {
         const b = getBatch.get(batchId) as { n: number; schema: string; data: Buffer } | undefined;
         if (!b || !by) cachedSeg = () => "(missing)";
         else {
-          const d = decodeBatch(b.n, b.schema, b.data);
+          const d = decodeBatch(batchId, b.n, b.schema, b.data);
           const cat = d.cat.get(by),
             num = d.num.get(by);
           cachedSeg = cat

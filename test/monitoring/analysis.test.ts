@@ -106,6 +106,30 @@ describe("window analysis", () => {
     }
   });
 
+  it("an idle analysis thread exits; the next analysis starts a new one and gives the same answer", async () => {
+    const log = new PredictionLog({ path: join(tmp, "idle.db"), capacity: 1_000_000 });
+    fill(log, 1);
+    const thread = new AnalysisThread(log, log.path, 100);
+    try {
+      const req = request(10_000_000);
+      const first = await thread.analyse(profile, req);
+      // back-to-back analyses reuse the running thread
+      assert.deepEqual(norm(await thread.analyse(profile, req)), norm(first));
+      assert.deepEqual(thread.state, { running: true, started: 1 });
+      const deadline = Date.now() + 5_000;
+      while (thread.state.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(thread.state, { running: false, started: 1 });
+      // a new thread, which is sent the reference profile again
+      assert.deepEqual(norm(await thread.analyse(profile, req)), norm(first));
+      assert.deepEqual(thread.state, { running: true, started: 2 });
+    } finally {
+      await thread.close();
+      await log.close();
+    }
+    assert.equal(thread.state.running, false);
+    await assert.rejects(thread.analyse(profile, request(10_000_000)), /closed/);
+  });
+
   it("the serving thread's event loop keeps turning while a large window is analysed on the thread", async () => {
     const log = new PredictionLog({ path: join(tmp, "b.db"), capacity: 1_000_000, batchSize: 20_000 });
     fill(log, 60); // ~250 k predictions

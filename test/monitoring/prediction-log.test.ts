@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import fc from "fast-check";
 import { categoricalFromStrings, Frame, numericColumn } from "../../src/data/frame.ts";
 import {
@@ -278,23 +279,25 @@ describe("PredictionLog", () => {
     await log.close();
   });
 
-  it("window maxRows: an even sample of at most maxRows rows, the window's full count reported", async () => {
-    const log = new PredictionLog({
-      path: dbPath(),
-      batchSize: 97,
-      flushIntervalMs: 60_000,
-      writer: "inline",
-    });
-    const N = 1_000;
+  it("window maxRows: whole batches evenly spread, trimmed to at most maxRows rows, the full count reported", async () => {
+    const path = dbPath();
+    const B = 97;
+    const log = new PredictionLog({ path, batchSize: B, flushIntervalMs: 60_000, writer: "inline" });
+    const N = 20_000;
     log.append(Array.from({ length: N }, (_, i) => rec(i, 10_000 + i)));
     await log.flush();
     const full = log.window(10_000, 10_000 + N);
     assert.equal(full.n, N);
     assert.equal(full.rowsInWindow, N);
-    for (const maxRows of [1, 7, 100, 999, 1_000, 5_000]) {
+    const batches = Math.ceil(N / B);
+    for (const maxRows of [1, 7, 96, 100, 999, 1_000, 5_000, 19_999, 20_000, 50_000]) {
       const w = log.window(10_000, 10_000 + N, { maxRows });
       assert.equal(w.rowsInWindow, N);
-      assert.equal(w.n, Math.min(N, maxRows), `maxRows ${maxRows}`);
+      // at most maxRows, and within half a batch of it (a batch holds B rows)
+      assert.ok(
+        w.n <= Math.min(N, maxRows) && w.n >= Math.min(N, maxRows) - B / 2,
+        `maxRows ${maxRows}: n=${w.n}`,
+      );
       // a subsequence of the window, in order, every column from the same rows
       const idx = Array.from(w.ts, (t) => t - 10_000);
       for (let k = 1; k < idx.length; k++) assert.ok(idx[k] > idx[k - 1]);
@@ -302,16 +305,32 @@ describe("PredictionLog", () => {
         assert.equal(w.predictions[k], 100_000 + idx[k]);
         assert.equal(w.inputs.cell(k, "ocean_proximity"), OCEAN[idx[k] % 3]);
       }
-      // spread evenly: no gap wider than the stride
-      const stride = Math.ceil(N / Math.min(N, maxRows));
-      if (w.n > 1)
-        for (let k = 1; k < idx.length; k++) assert.ok(idx[k] - idx[k - 1] <= stride, `gap at ${k}`);
+      // whole batches, evenly spaced: no more than one spacing (+1 for rounding) between consecutive ones
+      const used = [...new Set(idx.map((i) => Math.floor(i / B)))];
+      const spacing = Math.ceil(batches / Math.max(1, Math.round(maxRows / B)));
+      for (let k = 1; k < used.length; k++)
+        assert.ok(
+          used[k] - used[k - 1] <= spacing + 1,
+          `maxRows ${maxRows}: batches ${used[k - 1]}, ${used[k]}`,
+        );
+      if (maxRows >= B && maxRows < N) {
+        assert.ok(
+          used[0] <= spacing && used[used.length - 1] >= batches - 1 - spacing,
+          `maxRows ${maxRows} ends`,
+        );
+        // untrimmed batches come whole; a trim keeps their rows evenly (gaps within a batch ≤ 2 rows here)
+        for (let k = 1; k < idx.length; k++)
+          if (Math.floor(idx[k] / B) === Math.floor(idx[k - 1] / B)) assert.ok(idx[k] - idx[k - 1] <= 2);
+      }
     }
-    // rows outside the window are neither returned nor counted, sampled or not
+    // rows outside the window are neither returned nor counted, sampled or not (edge batches are read to count)
     const part = log.window(10_100, 10_600, { maxRows: 50 });
     assert.equal(part.rowsInWindow, 500);
-    assert.ok(part.n <= 50 && part.n >= 40, `n=${part.n}`);
+    assert.ok(part.n <= 50 && part.n >= 1, `n=${part.n}`);
     assert.ok(Array.from(part.ts).every((t) => t >= 10_100 && t < 10_600));
+    const mid = log.window(10_050, 19_950, { maxRows: 2_000 });
+    assert.equal(mid.rowsInWindow, 9_900);
+    assert.ok(Array.from(mid.ts).every((t) => t >= 10_050 && t < 19_950));
     for (const bad of [0, -3, 2.5, Number.NaN])
       assert.throws(
         () => log.window(10_000, 10_000 + N, { maxRows: bad }),
@@ -322,6 +341,34 @@ describe("PredictionLog", () => {
         },
       );
     await log.close();
+    // batches not chosen are not read at all: a damaged blob among them goes unnoticed by the sample, not by a
+    // full read (which names the problem)
+    const used = new Set(
+      Array.from(
+        (() => {
+          const l = new PredictionLog({ path, writer: "inline" });
+          try {
+            return l.window(10_000, 10_000 + N, { maxRows: 1_000 }).ts;
+          } finally {
+            void l.close();
+          }
+        })(),
+        (t) => Math.floor((t - 10_000) / B),
+      ),
+    );
+    const skipped = [...Array(batches).keys()].find((j) => j > 0 && j < batches - 1 && !used.has(j));
+    assert.ok(skipped !== undefined);
+    const db = new Database(path);
+    const ids = db.prepare("SELECT id FROM batches ORDER BY id").pluck().all() as number[];
+    db.prepare("UPDATE batches SET data = ? WHERE id = ?").run(Buffer.alloc(8), ids[skipped]);
+    db.close();
+    const l2 = new PredictionLog({ path, writer: "inline" });
+    assert.ok(l2.window(10_000, 10_000 + N, { maxRows: 1_000 }).n >= 950);
+    assert.throws(
+      () => l2.window(10_000, 10_000 + N),
+      new RegExp(`batch ${ids[skipped]} is damaged: 8 bytes of data for ${B} rows`),
+    );
+    await l2.close();
   });
 
   it("a written job's buffers are freed at its acknowledgement, not left for a full GC", async () => {
