@@ -41,7 +41,7 @@ export function servableFromBundle(bundle: ModelBundle, id: BundleIdentity = {})
       const t2 = performance.now();
       // Every field spelled out rather than `{ ...out, timings }`: with the spread, the result objects of one-row
       // requests survived the serving thread's scavenges and were promoted (~100 kB per scavenge at 4,800 req/s,
-      // pauses 1.6 ms vs 0.9 ms with this literal; measured with --trace-gc-nvp, bench/serve-child.ts).
+      // pauses 1.6 ms vs 0.9 ms with this literal; measured with --trace-gc-nvp, bench/serve-child).
       return {
         predictions: out.predictions,
         lower: out.lower,
