@@ -175,6 +175,42 @@ describe("mlops drift --window (prediction log)", () => {
     ]);
     assert.ok(none.err instanceof UsageError && /no logged predictions/.test(none.err.message));
   });
+
+  it("--max-rows (default monitoring.max_window_rows) reads a sample of the window; 'all' the whole window", async () => {
+    const home = join(tmp, "home-sampled");
+    const log = new PredictionLog({ home, batchSize: 100 });
+    log.append(
+      Array.from({ length: test.nRows }, (_, i) => ({
+        id: `s${i}`,
+        ts: NOW - 60_000 + i,
+        modelVersion: "3",
+        inputs: test.row(i) as PredictionRecord["inputs"],
+        prediction: 1,
+      })),
+    );
+    await log.close();
+    const base = ["--json", "drift", "--window", "1h", "--home", home, "--reference", profilePath];
+    const nCurrent = async (extra: string[]) => {
+      const r = await runCli([...base, ...extra]);
+      assert.equal(r.err, null, String(r.err));
+      return (JSON.parse(r.out) as { nCurrent: number }).nCurrent;
+    };
+    const n500 = await nCurrent(["--max-rows", "500"]);
+    assert.ok(n500 <= 500 && n500 >= 450, `n=${n500}`);
+    assert.equal(await nCurrent(["--max-rows", "all"]), test.nRows);
+    // the config's cap applies by default, as in the server's passes
+    const nCfg = await nCurrent(["monitoring.max_window_rows=300"]);
+    assert.ok(nCfg <= 300 && nCfg >= 250, `n=${nCfg}`);
+    assert.equal(await nCurrent([]), test.nRows); // default cap 200,000 > 2,000 rows
+    for (const bad of ["0", "-1", "2.5", "abc"]) {
+      const r = await runCli([...base, "--max-rows", bad]);
+      assert.ok(r.err instanceof UsageError, bad);
+      assert.match(
+        (r.err as Error).message,
+        new RegExp(`--max-rows must be a positive integer or 'all', got "${bad}"`),
+      );
+    }
+  });
 });
 
 describe("HTML report", () => {

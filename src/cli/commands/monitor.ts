@@ -51,6 +51,8 @@ export interface DriftCheckOptions {
   predictionColumn?: string;
   driftShare?: number;
   html?: string;
+  /** --window: read at most this many rows (PredictionLog.window's sample); default: the whole window */
+  maxRows?: number;
   /** passed through to computeDrift */
   drift?: DriftOptions;
 }
@@ -59,7 +61,15 @@ export interface DriftCheckResult {
   report: DriftReport;
   source:
     | { kind: "file"; path: string }
-    | { kind: "window"; sinceMs: number; untilMs: number; model?: string };
+    | {
+        kind: "window";
+        sinceMs: number;
+        untilMs: number;
+        model?: string;
+        /** rows logged in the window, and rows read (fewer when sampled down to maxRows) */
+        n: number;
+        analysed: number;
+      };
   htmlPath?: string;
 }
 
@@ -131,7 +141,10 @@ export async function runDriftCheck(
     try {
       const until = (deps.now ?? Date.now)() + 1;
       const since = until - 1 - ms;
-      const w = log.window(since, until, o.model !== undefined ? { modelVersion: o.model } : {});
+      const w = log.window(since, until, {
+        ...(o.model !== undefined ? { modelVersion: o.model } : {}),
+        ...(o.maxRows !== undefined ? { maxRows: o.maxRows } : {}),
+      });
       if (w.n === 0) {
         throw new UsageError(
           `no logged predictions in the last ${o.window}${o.model !== undefined ? ` for model version ${o.model}` : ""} (${path})`,
@@ -148,6 +161,8 @@ export async function runDriftCheck(
         sinceMs: since,
         untilMs: until,
         ...(o.model !== undefined ? { model: o.model } : {}),
+        n: w.rowsInWindow,
+        analysed: w.n,
       };
     } finally {
       await log.close();
@@ -190,6 +205,10 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
     .option("--home <dir>", "MLOps home holding monitoring.db and the registry (default: the config's home)")
     .option("--prediction-column <name>", "column of FILE holding the model's predictions (prediction drift)")
     .option("--drift-share <x>", "dataset drift when the share of drifted features ≥ x (default 0.5)")
+    .option(
+      "--max-rows <n>",
+      "--window: read at most N rows, whole batches evenly spread then an even subsample (default: monitoring.max_window_rows, as the server's passes); 'all' reads the whole window",
+    )
     .option("--fail-on-drift", "exit 1 when dataset drift is detected")
     .option("--html <out.html>", "write a self-contained HTML report")
     .action(
@@ -205,6 +224,7 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
           driftShare?: string;
           failOnDrift?: boolean;
           html?: string;
+          maxRows?: string;
         },
         cmd: Command,
       ) => {
@@ -221,10 +241,26 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
           deps.resolveReference ??
           (async (q: { model?: string }) => (await servedReference(config(), q.model)).profile);
         const home = o.home ?? (o.reference && o.current ? undefined : resolveHome(config().config));
-        const drift =
-          o.reference && o.current ? undefined : monitoringSettings(config().config, home ?? "").drift;
+        const settings =
+          o.reference && o.current ? undefined : monitoringSettings(config().config, home ?? "");
+        const drift = settings?.drift;
+        let maxRows: number | undefined;
+        if (o.maxRows !== undefined && o.maxRows !== "all") {
+          maxRows = Number(o.maxRows);
+          if (!Number.isInteger(maxRows) || maxRows < 1)
+            throw new UsageError(
+              `drift: --max-rows must be a positive integer or 'all', got ${JSON.stringify(o.maxRows)}`,
+            );
+        } else if (o.maxRows === undefined && o.window) maxRows = settings?.maxWindowRows;
+        const { maxRows: _flag, ...rest } = o;
         const r = await runDriftCheck(
-          { ...o, driftShare, ...(home ? { home } : {}), ...(drift ? { drift } : {}) },
+          {
+            ...rest,
+            driftShare,
+            ...(home ? { home } : {}),
+            ...(drift ? { drift } : {}),
+            ...(maxRows !== undefined ? { maxRows } : {}),
+          },
           { ...deps, resolveReference },
         );
         const rep = r.report;
@@ -249,6 +285,11 @@ export function registerMonitorCommands(program: Command, deps: MonitorCliDeps =
             `\ndataset drift: ${rep.datasetDrift ? "DETECTED" : "not detected"} (${rep.nDrifted}/${rep.nTested} features drifted, share ${fmt(rep.share)}, threshold ${rep.driftShare}; reference ${rep.nReference} rows, current ${rep.nCurrent})\n`,
           );
         }
+        if (r.source.kind === "window" && r.source.analysed < r.source.n)
+          info(
+            `window: ${r.source.n} logged predictions, a sample of ${r.source.analysed} analysed (--max-rows)`,
+            g,
+          );
         if (r.htmlPath) info(`HTML report: ${r.htmlPath}`, g);
         if (o.failOnDrift && rep.datasetDrift) {
           throw new CliError(
