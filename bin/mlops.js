@@ -6,7 +6,7 @@
 // --min-semi-space-size=16 (MiB): V8 shrinks an idle process's young generation to ~1 MiB, and a server's first
 // second after a pause then scavenges every 5-15 ms (p99 32-99 ms in that second, docs/api.md); the flag keeps
 // the size the young generation reaches under load anyway. It can only be given on the node command line.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
 const src = new URL('../src/', import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
@@ -25,7 +25,10 @@ function compiledIsCurrent(rel) {
   return true;
 }
 
-if (process.env.MLOPS_FROM_SOURCE !== '1' && compiledIsCurrent('')) {
+/** dist/ is current; a deployment may ship dist/ without src/, then there is nothing to be stale against */
+const distIsCurrent = () => (existsSync(src) ? compiledIsCurrent('') : existsSync(new URL('cli/index.js', dist)));
+
+if (process.env.MLOPS_FROM_SOURCE !== '1' && distIsCurrent()) {
   await import('../dist/cli/index.js');
 } else {
   const { register } = await import('tsx/esm/api');

@@ -87,7 +87,11 @@ describe("launcher: compiled tree or sources", () => {
     assert.equal((await launch()).stdout.trim(), "compiled");
     // forced
     assert.equal((await launch({ MLOPS_FROM_SOURCE: "1" })).stdout.trim(), "sources");
+    // a deployment of dist/ alone
+    rmSync(join(root, "src"), { recursive: true });
+    assert.equal((await launch()).stdout.trim(), "compiled");
     // no build at all
+    setup();
     rmSync(join(root, "dist"), { recursive: true });
     assert.equal((await launch()).stdout.trim(), "sources");
   });
