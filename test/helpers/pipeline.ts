@@ -27,27 +27,30 @@ export function writeSample(
 
 /** A config that runs every step in a few seconds on ~1,500 rows. */
 export function fastConfig(source: string, home: string, extra: string[] = []): LoadedConfig {
-  return loadConfig({
-    overrides: [
-      `data.source=${source}`,
-      `home=${home}`,
-      "impute.mask_fractions=[0.2]",
-      "impute.strategies=[median,mean,knn,iterative]",
-      "features.geo_clusters.k_min=2",
-      "features.geo_clusters.k_max=4",
-      "features.geo_clusters.silhouette_sample=400",
-      "features.geo_clusters.n_init=2",
-      "selection.cv_folds=3",
-      "+selection.profiles.tiny={random_forest: {n_estimators: [10, 20], max_depth: [6]}, gradient_boosting: {n_estimators: [20, 40], max_depth: [3]}, ridge: {alpha: [1.0, 10.0]}, lasso: {alpha: [10.0]}, decision_tree: {max_depth: [4, 6]}}",
-      "selection.profile=tiny",
-      "+sweep.n_trials.tiny=4",
-      "sweep.n_startup_trials=2",
-      "sweep.cv_folds=2",
-      "sweep.parallel=1",
-      "+sweep.spaces.gradient_boosting.n_estimators={type: int, low: 10, high: 40}",
-      "++sweep.spaces.gradient_boosting.n_estimators={type: int, low: 10, high: 40}",
-      "++sweep.spaces.random_forest.n_estimators={type: int, low: 5, high: 20}",
-      ...extra,
-    ].filter((o) => !o.startsWith("+sweep.spaces")),
-  });
+  return loadConfig({ overrides: fastOverrides(source, home, extra) });
+}
+
+/** fastConfig's overrides (for `mlops` command lines). */
+export function fastOverrides(source: string, home: string, extra: string[] = []): string[] {
+  return [
+    `data.source=${source}`,
+    `home=${home}`,
+    "impute.mask_fractions=[0.2]",
+    "impute.strategies=[median,mean,knn,iterative]",
+    "features.geo_clusters.k_min=2",
+    "features.geo_clusters.k_max=4",
+    "features.geo_clusters.silhouette_sample=400",
+    "features.geo_clusters.n_init=2",
+    "selection.cv_folds=3",
+    "+selection.profiles.tiny={random_forest: {n_estimators: [10, 20], max_depth: [6]}, gradient_boosting: {n_estimators: [20, 40], max_depth: [3]}, ridge: {alpha: [1.0, 10.0]}, lasso: {alpha: [10.0]}, decision_tree: {max_depth: [4, 6]}}",
+    "selection.profile=tiny",
+    "+sweep.n_trials.tiny=4",
+    "sweep.n_startup_trials=2",
+    "sweep.cv_folds=2",
+    "sweep.parallel=1",
+    "+sweep.spaces.gradient_boosting.n_estimators={type: int, low: 10, high: 40}",
+    "++sweep.spaces.gradient_boosting.n_estimators={type: int, low: 10, high: 40}",
+    "++sweep.spaces.random_forest.n_estimators={type: int, low: 5, high: 20}",
+    ...extra,
+  ].filter((o) => !o.startsWith("+sweep.spaces"));
 }
