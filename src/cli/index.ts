@@ -31,7 +31,7 @@ function packageVersion(): string {
 }
 
 /**
- * Runs `mlops <args> -- <overrides>` in a child process with this process's node flags and entry point (the
+ * Runs `mlops <args> <overrides...>` in a child process with this process's node flags and entry point (the
  * launcher, or src/cli/index.ts under tsx) and the same stdio. SIGINT/SIGTERM received meanwhile are passed on.
  * Rejects with a CliError carrying the child's exit code when it fails.
  */
