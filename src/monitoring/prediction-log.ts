@@ -983,8 +983,8 @@ export class PredictionLog {
       )
       .all(...params) as { id: number; n: number; schema: string; mv: string; lo: number; hi: number }[];
     // Above maxRows the window is sampled, in two stages, so that memory and reads stay bounded whatever the
-    // traffic (a 24 h window of a busy server holds millions of rows; reading every blob of a 1 M-row window, only
-    // to keep a fifth of its rows, took a serving process's RSS up by ~20 MiB per pass):
+    // traffic (a 24 h window of a busy server holds millions of rows; reading every blob of it to keep a few
+    // percent of its rows would be wasted reads and garbage):
     //  1. whole batches (the log's unit of storage: a batch is the rows of ~0.1-1 s), chosen by systematic
     //     sampling proportional to size: m points evenly spaced over the batches' `all` rows (edge batches' rows
     //     outside the window included), a batch chosen when a point falls in it. m = maxRows / s̄ with s̄ =
