@@ -14,7 +14,7 @@
  * tsx, a traced generator showed slow 100 ms buckets at the same offsets of every 6 s round, against our server
  * and the bare-Fastify floor alike, and its --trace-gc put a mark-compact of its own (old space grown by its
  * arrays) and a 23 ms memory-reducing mark-compact of tsx's idle loader thread at those offsets, on the 2 cores
- * the server shares. Interleaved check (4 rounds each, 2026-11-27 ~22:58): p99 against our server 3.5-17.5 ms
+ * the server shares. Interleaved check (4 rounds each, 2026-11-27 ~22:50): p99 against our server 3.5-17.5 ms
  * (median ~4.0) with this generator vs 3.6-54.3 ms (median ~14) with the tsx one; floor 2.3-4.3 vs 2.0-5.3 ms.
  */
 
