@@ -24,8 +24,7 @@ import { connect } from "node:net";
  * POST `body` (JSON) to `url` at a constant rate; see the module comment. The client is a lean HTTP/1.1 keep-alive
  * client on raw sockets (one request in flight per socket, a pre-built request buffer, responses framed by
  * Content-Length), so that the generator takes little of the CPU it shares with the server.
- */
-/**
+ *
  * @param {string} url
  * @param {string} body
  * @param {{ rate: number, durationSec: number, connections?: number, drainTimeoutMs?: number }} o

@@ -31,13 +31,13 @@ function packageVersion(): string {
 }
 
 /**
- * Runs `mlops <args> <overrides...>` in a child process with this process's node flags and entry point (the
+ * Runs `mlops <args...>` in a child process with this process's node flags and entry point (the
  * launcher, or src/cli/index.ts under tsx) and the same stdio. SIGINT/SIGTERM received meanwhile are passed on.
  * Rejects with a CliError carrying the child's exit code when it fails.
  */
-async function runCliChild(args: string[], overrides: readonly string[], g: GlobalOptions): Promise<void> {
+async function runCliChild(args: readonly string[], g: GlobalOptions): Promise<void> {
   const entry = process.argv[1];
-  const child = spawn(process.execPath, [...process.execArgv, entry, ...args, ...overrides], {
+  const child = spawn(process.execPath, [...process.execArgv, entry, ...args], {
     stdio: "inherit",
   });
   info(`training in a child process (mlops run, pid ${child.pid})`, g);
@@ -77,7 +77,7 @@ function registerStartCommand(program: Command): void {
     .action(async (overrides: string[], o: { serve: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       // Training runs as `mlops run` in a child process, so the server starts without the pipeline's memory
-      // (V8 heap grown to the training peak, malloc arenas): one process doing both measured 385-393 MiB RSS
+      // (V8 heap grown to the training peak, malloc arenas): one process doing both measured 385-392 MiB RSS
       // once serving, against ~140 MiB for the server alone.
       await runCliChild(
         [
@@ -85,8 +85,8 @@ function registerStartCommand(program: Command): void {
           ...(g.json ? ["--json"] : []),
           ...(g.quiet ? ["--quiet"] : []),
           ...(g.config ? ["--config", g.config] : []),
+          ...overrides,
         ],
-        overrides,
         g,
       );
       if (!o.serve) return;

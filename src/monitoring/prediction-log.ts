@@ -1050,9 +1050,9 @@ export class PredictionLog {
     let rowsInWindow = 0;
     for (let j = 0; j < metas.length; j++) {
       const m = metas[j];
-      const inside = m.lo >= sinceMs && m.hi < until;
       if (!chosen[j]) {
-        if (inside) rowsInWindow += m.n;
+        if (m.lo >= sinceMs && m.hi < until)
+          rowsInWindow += m.n; // entirely inside the window
         else {
           const data = getData.get(m.id) as Buffer | null;
           const t = decodeBatch(m.id, m.n, m.schema, data).ts;

@@ -11,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { REPO_ROOT } from "../../src/config/load.ts";
 import { freePort } from "../helpers/net.ts";
 import { fastOverrides, writeSample } from "../helpers/pipeline.ts";
+import { SAMPLE } from "../helpers/servable.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "start-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -60,21 +61,7 @@ describe("mlops start", { timeout: 240_000 }, () => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/predict`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          instances: [
-            {
-              longitude: -122.23,
-              latitude: 37.88,
-              housing_median_age: 41,
-              total_rooms: 880,
-              total_bedrooms: 129,
-              population: 322,
-              households: 126,
-              median_income: 8.3252,
-              ocean_proximity: "NEAR BAY",
-            },
-          ],
-        }),
+        body: JSON.stringify({ instances: [SAMPLE] }),
       });
       assert.equal(res.status, 200);
       const body = (await res.json()) as { model_version: string };
