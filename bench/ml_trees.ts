@@ -309,7 +309,7 @@ function nativeLine(
     .map(([k, v]) =>
       "skipped" in v
         ? `${k} skipped: ${v.skipped}`
-        : `${k} ours ${f(v.ours_one_thread_ms, 2)} ms on one thread / ${f(v.ours_two_threads_ms, 2)} ms on two, C ${f(v.native_one_thread_ms, 2)} / ${f(v.native_two_threads_ms, 2)} ms (ours / C ${f(v.ratio_one_thread, 2)}× / ${f(v.ratio_two_threads, 2)}×, ${v.native_mismatches} mismatching sums)`,
+        : `${k} ours (WebAssembly) ${f(v.ours_one_thread_ms, 2)} ms on one thread / ${f(v.ours_two_threads_ms, 2)} ms on two, our JavaScript kernel ${f(v.ours_js_one_thread_ms, 2)} / ${f(v.ours_js_two_threads_ms, 2)} ms, C ${f(v.native_one_thread_ms, 2)} / ${f(v.native_two_threads_ms, 2)} ms (ours / C ${f(v.ratio_one_thread, 2)}× / ${f(v.ratio_two_threads, 2)}×, ${v.native_mismatches} mismatching sums)`,
     )
     .join("; ")}.`;
 }

@@ -1,8 +1,9 @@
 /**
  * The forest batch kernel against the same algorithm in C (bench/reference/forest_walk.c, built with the
- * machine's gcc when there is one), on the same layout and rows, in the same run: how far the TypeScript kernel is
- * from native code here, with one thread and with two (the tree split of `predictSumsParallel`). The C program
- * checks its sums against ours bit for bit. Without gcc the result says so and nothing else is measured.
+ * machine's gcc when there is one), on the same layout and rows, in the same run: how far our kernel (WebAssembly,
+ * and the JavaScript one it replaces where wasm is available) is from native code here, with one thread and with
+ * two (the tree split of `predictSumsParallel`). The C program checks its sums against ours bit for bit. Without
+ * gcc the result says so and nothing else is measured.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,14 +12,19 @@ import { join } from "node:path";
 import type { RandomForestRegressor } from "../src/ml/tree/index.ts";
 import { predictSumsParallel } from "../src/ml/tree/pool.ts";
 import { TreeEnsemblePredictor } from "../src/ml/tree/predict.ts";
+import { setWasmKernel } from "../src/ml/tree/walk_wasm.ts";
 import type { Matrix } from "../src/ml/types.ts";
 import { median } from "./predict-latency.ts";
 
 export interface NativeWalk {
   rows: number;
   trees: number;
+  /** the default (WebAssembly) kernel */
   ours_one_thread_ms: number;
   ours_two_threads_ms: number;
+  /** the JavaScript kernel (MLOPS_TREE_KERNEL=js), same layout and rows */
+  ours_js_one_thread_ms: number;
+  ours_js_two_threads_ms: number;
   native_one_thread_ms: number;
   native_two_threads_ms: number;
   /** ours / native, per thread count */
@@ -64,6 +70,13 @@ export function nativeWalk(
   const ours2 = timed(reps, () => predictSumsParallel(pred, x, n, nt, 0, 2));
   for (let i = 0; i < 3; i++) pred.predictSums(x, n, nt);
   const ours1 = timed(reps, () => pred.predictSums(x, n, nt));
+  setWasmKernel(false);
+  const js = new TreeEnsemblePredictor(model.estimators, p);
+  setWasmKernel(true);
+  for (let i = 0; i < 10; i++) predictSumsParallel(js, x, n, nt, 0, 2);
+  const js2 = timed(reps, () => predictSumsParallel(js, x, n, nt, 0, 2));
+  for (let i = 0; i < 3; i++) js.predictSums(x, n, nt);
+  const js1 = timed(reps, () => js.predictSums(x, n, nt));
   const dir = mkdtempSync(join(tmpdir(), "bench-native-walk-"));
   try {
     const put = (name: string, a: Int32Array | Float64Array) =>
@@ -104,6 +117,8 @@ export function nativeWalk(
       trees: nt,
       ours_one_thread_ms: ours1,
       ours_two_threads_ms: ours2,
+      ours_js_one_thread_ms: js1,
+      ours_js_two_threads_ms: js2,
       native_one_thread_ms: c.one_thread_ms,
       native_two_threads_ms: c.two_threads_ms,
       ratio_one_thread: ours1 / c.one_thread_ms,

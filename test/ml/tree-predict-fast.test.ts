@@ -4,7 +4,7 @@
  * thresholds, and the models that use it (forest / boosting / truncation) against fresh, directly built models.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { Rng } from "../../src/data/prng.ts";
 import type { TreeArrays } from "../../src/ml/tree/core.ts";
@@ -16,6 +16,9 @@ import {
   shutdownTreeWorkers,
 } from "../../src/ml/tree/index.ts";
 import { f32Key, thresholdKey, TreeEnsemblePredictor } from "../../src/ml/tree/predict.ts";
+import { setWasmKernel, takeRegion } from "../../src/ml/tree/walk_wasm.ts";
+import { FOREST_WALK_WASM } from "../../src/ml/tree/walk_wasm_bytes.ts";
+import { compileForestWalk } from "../../scripts/gen-walk-wasm.ts";
 import { matrix } from "../../src/ml/types.ts";
 
 /** Reference: float32(x) <= threshold goes left, > goes right, NaN follows missingLeft; limits as in pruneTree. */
@@ -164,254 +167,395 @@ describe("integer keys", () => {
   });
 });
 
-describe("TreeEnsemblePredictor vs reference traversal", () => {
-  it("random trees, random inputs with NaN: bit-identical sums (ranges, scale, init, limits, blocks)", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        fc.integer({ min: 1, max: 40 }),
-        fc.constantFrom(1, 3, 7, 8, 9, 33, 130),
-        fc.constantFrom(0, 0.05, 0.5),
-        fc.boolean(),
-        (seed, p, rows, nanRate, limited) => {
-          const rng = new Rng(seed);
-          const pool: number[] = [];
-          const nTrees = 1 + rng.int(20);
-          const trees = Array.from({ length: nTrees }, () => randomTree(rng, p, 2 + rng.int(300), pool));
-          const x = randomX(rng, rows, p, pool, nanRate);
-          const scale = rng.next() < 0.5 ? 1 : 0.1;
-          const init = [0, -0, rng.normal()][rng.int(3)];
-          const maxDepth = limited ? 1 + rng.int(6) : Number.POSITIVE_INFINITY;
-          const mss = limited ? rng.int(200) : 0;
-          const pred = new TreeEnsemblePredictor(
-            trees,
-            p,
-            scale,
-            limited ? { maxDepth, minSamplesSplit: mss } : {},
-          );
-          assert.ok(pred.compact);
-          const from = rng.int(nTrees);
-          const to = from + rng.int(nTrees - from + 1);
-          const got = new Float64Array(rows).fill(init);
-          pred.accumulate(x, rows, got, from, to);
-          sameBits(got, refSums(trees, x, rows, p, { from, to, scale, init, maxDepth, mss }), "accumulate");
-          sameBits(
-            pred.predictSums(x, rows, nTrees, init),
-            refSums(trees, x, rows, p, { from: 0, to: nTrees, scale, init, maxDepth, mss }),
-            "predictSums",
-          );
-          if (limited) {
-            // same as predicting the explicitly pruned trees
-            const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
-            sameBits(
-              new TreeEnsemblePredictor(pruned, p, scale).predictSums(x, rows, nTrees, init),
-              pred.predictSums(x, rows, nTrees, init),
-              "pruned",
+// every case below runs with each kernel of deep (pointer-layout) ensembles: WebAssembly (the default) and JavaScript
+for (const kernel of ["wasm", "js"] as const)
+  describe(`TreeEnsemblePredictor vs reference traversal (${kernel} kernel)`, () => {
+    before(() => setWasmKernel(kernel === "wasm"));
+    after(() => setWasmKernel(true));
+
+    it("deep layouts live in the wasm memory with the wasm kernel, in plain arrays without it", () => {
+      const rng = new Rng(3);
+      const trees = [randomTree(rng, 3, 4000, [], 20, 0.02)];
+      const pred = new TreeEnsemblePredictor(trees, 3);
+      assert.equal(pred.implicitDepth, -1);
+      const own = pred.layout();
+      const shared = pred.layout(true);
+      assert.equal(own.memory !== null, kernel === "wasm");
+      if (kernel === "wasm") {
+        // one shared memory: a worker receives the memory and views on it, nothing is copied
+        assert.ok(own.nodes.buffer instanceof SharedArrayBuffer);
+        assert.equal(shared.nodes, own.nodes);
+        assert.equal(shared.leafValues, own.leafValues);
+        assert.equal(shared.memory, own.memory);
+      } else {
+        assert.ok(!(own.nodes.buffer instanceof SharedArrayBuffer));
+        assert.ok(shared.nodes.buffer instanceof SharedArrayBuffer, "a shared copy for the workers");
+        assert.deepEqual(shared.nodes, own.nodes);
+      }
+    });
+
+    it("random trees, random inputs with NaN: bit-identical sums (ranges, scale, init, limits, blocks)", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.constantFrom(1, 3, 7, 8, 9, 33, 130),
+          fc.constantFrom(0, 0.05, 0.5),
+          fc.boolean(),
+          (seed, p, rows, nanRate, limited) => {
+            const rng = new Rng(seed);
+            const pool: number[] = [];
+            const nTrees = 1 + rng.int(20);
+            const trees = Array.from({ length: nTrees }, () => randomTree(rng, p, 2 + rng.int(300), pool));
+            const x = randomX(rng, rows, p, pool, nanRate);
+            const scale = rng.next() < 0.5 ? 1 : 0.1;
+            const init = [0, -0, rng.normal()][rng.int(3)];
+            const maxDepth = limited ? 1 + rng.int(6) : Number.POSITIVE_INFINITY;
+            const mss = limited ? rng.int(200) : 0;
+            const pred = new TreeEnsemblePredictor(
+              trees,
+              p,
+              scale,
+              limited ? { maxDepth, minSamplesSplit: mss } : {},
             );
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
+            assert.ok(pred.compact);
+            const from = rng.int(nTrees);
+            const to = from + rng.int(nTrees - from + 1);
+            const got = new Float64Array(rows).fill(init);
+            pred.accumulate(x, rows, got, from, to);
+            sameBits(got, refSums(trees, x, rows, p, { from, to, scale, init, maxDepth, mss }), "accumulate");
+            sameBits(
+              pred.predictSums(x, rows, nTrees, init),
+              refSums(trees, x, rows, p, { from: 0, to: nTrees, scale, init, maxDepth, mss }),
+              "predictSums",
+            );
+            if (limited) {
+              // same as predicting the explicitly pruned trees
+              const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
+              sameBits(
+                new TreeEnsemblePredictor(pruned, p, scale).predictSums(x, rows, nTrees, init),
+                pred.predictSums(x, rows, nTrees, init),
+                "pruned",
+              );
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
 
-  it("implicit layout (all trees at most 10 deep): mixed depths, single nodes, exactly 10 and 11 deep", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        fc.integer({ min: 1, max: 12 }),
-        fc.constantFrom(1, 7, 8, 9, 70),
-        fc.constantFrom(0, 0.1),
-        (seed, p, rows, nanRate) => {
-          const rng = new Rng(seed);
-          const pool: number[] = [];
-          const nTrees = 1 + rng.int(19);
-          const cap = rng.int(12); // 0..11: 0 = single-node trees only, 11 = too deep for the implicit layout
-          const trees = Array.from({ length: nTrees }, () =>
-            rng.next() < 0.15
-              ? randomTree(rng, p, 1, pool)
-              : randomTree(rng, p, 5000, pool, cap, rng.next() * 0.3),
-          );
-          if (cap > 0 && rng.next() < 0.5) trees[rng.int(nTrees)] = randomTree(rng, p, 5000, pool, cap, 0); // full
-          const depth = Math.max(...trees.map((t) => treeShape(t).depth));
-          const x = randomX(rng, rows, p, pool, nanRate);
-          const scale = rng.next() < 0.5 ? 1 : 0.07;
-          const init = rng.normal();
-          const pred = new TreeEnsemblePredictor(trees, p, scale);
-          assert.equal(pred.implicitDepth, depth <= 10 ? depth : -1);
-          const from = rng.int(nTrees);
-          const to = from + rng.int(nTrees - from + 1);
+    it("implicit layout (all trees at most 10 deep): mixed depths, single nodes, exactly 10 and 11 deep", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          fc.integer({ min: 1, max: 12 }),
+          fc.constantFrom(1, 7, 8, 9, 70),
+          fc.constantFrom(0, 0.1),
+          (seed, p, rows, nanRate) => {
+            const rng = new Rng(seed);
+            const pool: number[] = [];
+            const nTrees = 1 + rng.int(19);
+            const cap = rng.int(12); // 0..11: 0 = single-node trees only, 11 = too deep for the implicit layout
+            const trees = Array.from({ length: nTrees }, () =>
+              rng.next() < 0.15
+                ? randomTree(rng, p, 1, pool)
+                : randomTree(rng, p, 5000, pool, cap, rng.next() * 0.3),
+            );
+            if (cap > 0 && rng.next() < 0.5) trees[rng.int(nTrees)] = randomTree(rng, p, 5000, pool, cap, 0); // full
+            const depth = Math.max(...trees.map((t) => treeShape(t).depth));
+            const x = randomX(rng, rows, p, pool, nanRate);
+            const scale = rng.next() < 0.5 ? 1 : 0.07;
+            const init = rng.normal();
+            const pred = new TreeEnsemblePredictor(trees, p, scale);
+            assert.equal(pred.implicitDepth, depth <= 10 ? depth : -1);
+            const from = rng.int(nTrees);
+            const to = from + rng.int(nTrees - from + 1);
+            const got = new Float64Array(rows).fill(init);
+            pred.accumulate(x, rows, got, from, to);
+            const o = { scale, init, maxDepth: Number.POSITIVE_INFINITY, mss: 0 };
+            sameBits(got, refSums(trees, x, rows, p, { ...o, from, to }), "accumulate");
+            sameBits(
+              pred.predictSums(x, rows, nTrees, init),
+              refSums(trees, x, rows, p, { ...o, from: 0, to: nTrees }),
+              "predictSums",
+            );
+            for (let r = 0; r < Math.min(rows, 5); r++) {
+              const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, nTrees, init);
+              const want = refSums(trees, x.subarray(r * p, (r + 1) * p), 1, p, {
+                ...o,
+                from: 0,
+                to: nTrees,
+              });
+              sameBits(one, want, `single row ${r}`);
+            }
+          },
+        ),
+        { numRuns: 120 },
+      );
+    });
+
+    it("limits that make deep trees shallow switch to the implicit layout (maxDepth, minSamplesSplit)", () => {
+      const rng = new Rng(99);
+      const pool: number[] = [];
+      const p = 6;
+      const trees = Array.from({ length: 11 }, () => randomTree(rng, p, 3000, pool, 16, 0.05));
+      assert.ok(Math.max(...trees.map((t) => treeShape(t).depth)) > 10);
+      const rows = 150;
+      const x = randomX(rng, rows, p, pool, 0.03);
+      let shallow = 0;
+      for (const [maxDepth, mss] of [
+        [10, 0],
+        [4, 0],
+        [1, 0],
+        [10, 60],
+        [Number.POSITIVE_INFINITY, 400],
+        [Number.POSITIVE_INFINITY, 0],
+      ] as const) {
+        const pred = new TreeEnsemblePredictor(trees, p, 0.3, { maxDepth, minSamplesSplit: mss });
+        const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
+        const d = Math.max(...pruned.map((t) => treeShape(t).depth));
+        assert.equal(pred.implicitDepth, d <= 10 ? d : -1, `limits ${maxDepth}/${mss}`);
+        if (d <= 10) shallow++;
+        if (maxDepth <= 10 && mss === 0) assert.equal(d, maxDepth);
+        const want = refSums(trees, x, rows, p, { from: 0, to: 11, scale: 0.3, init: 0, maxDepth, mss });
+        sameBits(pred.predictSums(x, rows, 11), want, `limits ${maxDepth}/${mss}`);
+        for (let r = 0; r < 10; r++) {
+          const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 11);
+          assert.ok(Object.is(one[0], want[r]), `limits ${maxDepth}/${mss} row ${r}`);
+        }
+        sameBits(new TreeEnsemblePredictor(pruned, p, 0.3).predictSums(x, rows, 11), want, "pruned trees");
+      }
+      assert.ok(shallow >= 3);
+    });
+
+    it("many sparse trees: the implicit layout is not used when padding would blow the ensemble up", () => {
+      const p = 3;
+      // a depth-10 chain: 10 internal nodes, 11 leaves (pre-order: internal i at 2i, its left leaf at 2i + 1)
+      const chain = (seed: number): TreeArrays => {
+        const t = allocTree(21);
+        for (let i = 0; i < 10; i++) {
+          t.feature[2 * i] = (i + seed) % p;
+          t.threshold[2 * i] = ((i * 7 + seed) % 13) - 6.5;
+          t.left[2 * i] = 2 * i + 1;
+          t.right[2 * i] = 2 * i + 2;
+          t.missingLeft[2 * i] = i % 2;
+          t.feature[2 * i + 1] = -1;
+          t.value[2 * i + 1] = seed + i / 16;
+        }
+        t.feature[20] = -1;
+        t.value[20] = -seed;
+        return t;
+      };
+      const rng = new Rng(8);
+      const rows = 40;
+      const x = randomX(rng, rows, p, [-3, 0, 2.5], 0);
+      for (const [n, implicit] of [
+        [2000, true], // 2000 · 2^11 slots <= 2^22
+        [2100, false],
+      ] as const) {
+        const trees = Array.from({ length: n }, (_, i) => chain(i % 97));
+        const pred = new TreeEnsemblePredictor(trees, p);
+        assert.equal(pred.implicitDepth, implicit ? 10 : -1);
+        const want = refSums(trees, x, rows, p, {
+          from: 0,
+          to: n,
+          scale: 1,
+          init: 0,
+          maxDepth: Infinity,
+          mss: 0,
+        });
+        sameBits(pred.predictSums(x, rows, n), want, `${n} chains`);
+      }
+    });
+
+    it("narrow (clamped) and wide (ranked) feature keys: values beyond every threshold, ±0, ±Infinity", () => {
+      const rng = new Rng(4);
+      const p = 3;
+      for (const sign of [1, -1, 0]) {
+        // sign 1 / -1: one-signed thresholds (narrow features); 0: both signs, large (wide features)
+        const pool: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const v = sign === 0 ? (rng.next() - 0.5) * 1e6 : sign * (1 + rng.next() * 100);
+          pool.push(rng.next() < 0.5 ? v : Math.fround(v));
+        }
+        const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 2000, pool, 14, 0.05));
+        for (const t of trees)
+          for (let i = 0; i < t.nodeCount; i++)
+            if (t.feature[i] >= 0) t.threshold[i] = pool[rng.int(pool.length)];
+        const extremes = [
+          0,
+          -0,
+          Number.POSITIVE_INFINITY,
+          Number.NEGATIVE_INFINITY,
+          1e30,
+          -1e30,
+          1e-40,
+          -1e-40,
+        ];
+        const rows = 400;
+        const x = new Float64Array(rows * p);
+        for (let i = 0; i < x.length; i++) {
+          const u = rng.next();
+          x[i] =
+            u < 0.2
+              ? extremes[rng.int(extremes.length)]
+              : u < 0.6
+                ? pool[rng.int(pool.length)]
+                : pool[rng.int(pool.length)] * (1 + (rng.next() - 0.5) * 1e-7);
+        }
+        for (const limits of [{}, { maxDepth: 6 }]) {
+          const pred = new TreeEnsemblePredictor(trees, p, 1, limits);
+          const md = (limits as { maxDepth?: number }).maxDepth ?? Number.POSITIVE_INFINITY;
+          const want = refSums(trees, x, rows, p, {
+            from: 0,
+            to: 9,
+            scale: 1,
+            init: 0,
+            maxDepth: md,
+            mss: 0,
+          });
+          sameBits(pred.predictSums(x, rows, 9), want, `sign ${sign} ${JSON.stringify(limits)}`);
+          for (let r = 0; r < 40; r++) {
+            const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 9);
+            assert.ok(Object.is(one[0], want[r]), `sign ${sign} row ${r}`);
+          }
+        }
+      }
+    });
+
+    it("trees whose nodes are not in pre-order are re-laid out correctly (implicit and pointer layouts)", () => {
+      const rng = new Rng(21);
+      const p = 4;
+      for (const [maxDepth, stopRate, implicit] of [
+        [16, 0.05, false],
+        [7, 0.15, true],
+      ] as const) {
+        const pool: number[] = [];
+        const src = Array.from({ length: 6 }, () => randomTree(rng, p, 3000, pool, maxDepth, stopRate));
+        // relabel nodes 1..n-1 (the root stays 0) with a random permutation
+        const trees = src.map((t) => {
+          const n = t.nodeCount;
+          const perm = [0, ...Array.from(rng.permutation(n - 1), (v) => v + 1)];
+          const u = allocTree(n);
+          for (let i = 0; i < n; i++) {
+            const j = perm[i];
+            u.feature[j] = t.feature[i];
+            u.threshold[j] = t.threshold[i];
+            u.left[j] = t.left[i] < 0 ? -1 : perm[t.left[i]];
+            u.right[j] = t.right[i] < 0 ? -1 : perm[t.right[i]];
+            u.missingLeft[j] = t.missingLeft[i];
+            u.value[j] = t.value[i];
+            u.nSamples[j] = t.nSamples[i];
+          }
+          return u;
+        });
+        const rows = 200;
+        const x = randomX(rng, rows, p, pool, 0.05);
+        const want = refSums(src, x, rows, p, {
+          from: 0,
+          to: 6,
+          scale: 1,
+          init: 0,
+          maxDepth: Infinity,
+          mss: 0,
+        });
+        const relabelled = new TreeEnsemblePredictor(trees, p);
+        assert.equal(relabelled.implicitDepth >= 0, implicit);
+        assert.equal(relabelled.topDepth > 0, !implicit);
+        sameBits(relabelled.predictSums(x, rows, 6), want, "relabelled");
+        sameBits(new TreeEnsemblePredictor(src, p).predictSums(x, rows, 6), want, "pre-order");
+        for (let r = 0; r < 20; r++) {
+          const one = relabelled.predictSums(x.subarray(r * p, (r + 1) * p), 1, 6);
+          assert.ok(Object.is(one[0], want[r]), `single row ${r}`);
+        }
+      }
+    });
+
+    it("deep ensembles: leaves above the implicit top, single-node trees, rows and 12-row groups", () => {
+      const rng = new Rng(31);
+      const pool: number[] = [];
+      const p = 5;
+      const trees = Array.from({ length: 37 }, (_, i) =>
+        i % 9 === 4 ? randomTree(rng, p, 1, pool) : randomTree(rng, p, 4000, pool, 9 + (i % 9), 0.12),
+      );
+      trees[0] = randomTree(rng, p, 4000, pool, 20, 0.02); // deep enough for the pointer layout
+      const pred = new TreeEnsemblePredictor(trees, p, 0.5);
+      assert.equal(pred.implicitDepth, -1);
+      assert.ok(pred.topDepth > 0);
+      for (const rows of [1, 5, 12, 13, 25, 300]) {
+        const x = randomX(rng, rows, p, pool, 0.02);
+        const init = rng.normal();
+        for (const [from, to] of [
+          [0, 37],
+          [3, 20],
+          [36, 37],
+        ]) {
           const got = new Float64Array(rows).fill(init);
           pred.accumulate(x, rows, got, from, to);
-          const o = { scale, init, maxDepth: Number.POSITIVE_INFINITY, mss: 0 };
-          sameBits(got, refSums(trees, x, rows, p, { ...o, from, to }), "accumulate");
-          sameBits(
-            pred.predictSums(x, rows, nTrees, init),
-            refSums(trees, x, rows, p, { ...o, from: 0, to: nTrees }),
-            "predictSums",
-          );
-          for (let r = 0; r < Math.min(rows, 5); r++) {
-            const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, nTrees, init);
-            const want = refSums(trees, x.subarray(r * p, (r + 1) * p), 1, p, { ...o, from: 0, to: nTrees });
-            sameBits(one, want, `single row ${r}`);
-          }
-        },
-      ),
-      { numRuns: 120 },
-    );
-  });
-
-  it("limits that make deep trees shallow switch to the implicit layout (maxDepth, minSamplesSplit)", () => {
-    const rng = new Rng(99);
-    const pool: number[] = [];
-    const p = 6;
-    const trees = Array.from({ length: 11 }, () => randomTree(rng, p, 3000, pool, 16, 0.05));
-    assert.ok(Math.max(...trees.map((t) => treeShape(t).depth)) > 10);
-    const rows = 150;
-    const x = randomX(rng, rows, p, pool, 0.03);
-    let shallow = 0;
-    for (const [maxDepth, mss] of [
-      [10, 0],
-      [4, 0],
-      [1, 0],
-      [10, 60],
-      [Number.POSITIVE_INFINITY, 400],
-      [Number.POSITIVE_INFINITY, 0],
-    ] as const) {
-      const pred = new TreeEnsemblePredictor(trees, p, 0.3, { maxDepth, minSamplesSplit: mss });
-      const pruned = trees.map((t) => pruneTree(t, { maxDepth, minSamplesSplit: mss }));
-      const d = Math.max(...pruned.map((t) => treeShape(t).depth));
-      assert.equal(pred.implicitDepth, d <= 10 ? d : -1, `limits ${maxDepth}/${mss}`);
-      if (d <= 10) shallow++;
-      if (maxDepth <= 10 && mss === 0) assert.equal(d, maxDepth);
-      const want = refSums(trees, x, rows, p, { from: 0, to: 11, scale: 0.3, init: 0, maxDepth, mss });
-      sameBits(pred.predictSums(x, rows, 11), want, `limits ${maxDepth}/${mss}`);
-      for (let r = 0; r < 10; r++) {
-        const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 11);
-        assert.ok(Object.is(one[0], want[r]), `limits ${maxDepth}/${mss} row ${r}`);
+          const want = refSums(trees, x, rows, p, { from, to, scale: 0.5, init, maxDepth: Infinity, mss: 0 });
+          sameBits(got, want, `rows ${rows} [${from}, ${to})`);
+        }
       }
-      sameBits(new TreeEnsemblePredictor(pruned, p, 0.3).predictSums(x, rows, 11), want, "pruned trees");
-    }
-    assert.ok(shallow >= 3);
-  });
+    });
 
-  it("many sparse trees: the implicit layout is not used when padding would blow the ensemble up", () => {
-    const p = 3;
-    // a depth-10 chain: 10 internal nodes, 11 leaves (pre-order: internal i at 2i, its left leaf at 2i + 1)
-    const chain = (seed: number): TreeArrays => {
-      const t = allocTree(21);
-      for (let i = 0; i < 10; i++) {
-        t.feature[2 * i] = (i + seed) % p;
-        t.threshold[2 * i] = ((i * 7 + seed) % 13) - 6.5;
-        t.left[2 * i] = 2 * i + 1;
-        t.right[2 * i] = 2 * i + 2;
-        t.missingLeft[2 * i] = i % 2;
-        t.feature[2 * i + 1] = -1;
-        t.value[2 * i + 1] = seed + i / 16;
-      }
-      t.feature[20] = -1;
-      t.value[20] = -seed;
-      return t;
-    };
-    const rng = new Rng(8);
-    const rows = 40;
-    const x = randomX(rng, rows, p, [-3, 0, 2.5], 0);
-    for (const [n, implicit] of [
-      [2000, true], // 2000 · 2^11 slots <= 2^22
-      [2100, false],
-    ] as const) {
-      const trees = Array.from({ length: n }, (_, i) => chain(i % 97));
+    it("deep ensembles whose leaves repeat a few values (±0): sums and per-tree terms keep every bit", () => {
+      // the pointer layout stores each distinct leaf value once; -0 and 0 must stay apart: a row whose leaves are
+      // all -0 sums to -0 from init -0 (and a leafTerms slot, which starts at -0, keeps its term's sign)
+      const rng = new Rng(47);
+      const pool: number[] = [];
+      const p = 4;
+      const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 3000, pool, 18, 0.02));
+      setLeafValues(trees, () => [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)]);
       const pred = new TreeEnsemblePredictor(trees, p);
-      assert.equal(pred.implicitDepth, implicit ? 10 : -1);
-      const want = refSums(trees, x, rows, p, {
-        from: 0,
-        to: n,
-        scale: 1,
-        init: 0,
-        maxDepth: Infinity,
-        mss: 0,
-      });
-      sameBits(pred.predictSums(x, rows, n), want, `${n} chains`);
-    }
-  });
-
-  it("narrow (clamped) and wide (ranked) feature keys: values beyond every threshold, ±0, ±Infinity", () => {
-    const rng = new Rng(4);
-    const p = 3;
-    for (const sign of [1, -1, 0]) {
-      // sign 1 / -1: one-signed thresholds (narrow features); 0: both signs, large (wide features)
-      const pool: number[] = [];
-      for (let i = 0; i < 40; i++) {
-        const v = sign === 0 ? (rng.next() - 0.5) * 1e6 : sign * (1 + rng.next() * 100);
-        pool.push(rng.next() < 0.5 ? v : Math.fround(v));
+      assert.equal(pred.implicitDepth, -1);
+      assert.equal(pred.layout().leafValues.length, 3, "0, -0 and 2.5, each stored once");
+      for (const rows of [13, 200]) {
+        const x = randomX(rng, rows, p, pool, 0);
+        const got = new Float64Array(rows).fill(-0);
+        pred.accumulate(x, rows, got);
+        const want = refSums(trees, x, rows, p, {
+          from: 0,
+          to: 9,
+          scale: 1,
+          init: -0,
+          maxDepth: Infinity,
+          mss: 0,
+        });
+        if (rows === 200)
+          assert.ok(
+            want.some((v) => Object.is(v, -0)) && want.some((v) => Object.is(v, 0)),
+            "both zeros occur",
+          );
+        sameBits(got, want, `accumulate, rows ${rows}`);
+        const stage = new Float64Array(rows * 7);
+        pred.leafTerms(x, rows, 2, 9, stage);
+        for (let t = 2; t < 9; t++)
+          for (let r = 0; r < rows; r++) {
+            const term = stage[(t - 2) * rows + r];
+            const ref = refLeaf(trees[t], x, r * p, Infinity, 0);
+            if (!Object.is(term, ref))
+              assert.fail(`leafTerms, rows ${rows}: tree ${t}, row ${r}: ${term} vs ${ref}`);
+          }
       }
-      const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 2000, pool, 14, 0.05));
+    });
+
+    it("stores each distinct leaf value once, however many (the value table grows)", () => {
+      const rng = new Rng(53);
+      const pool: number[] = [];
+      const p = 3;
+      const trees = Array.from({ length: 6 }, () => randomTree(rng, p, 4000, pool, 24, 0.01));
+      // up to 3,000 distinct values (and -0), many used by several leaves across the trees
+      setLeafValues(trees, () => (rng.next() < 0.01 ? -0 : rng.int(3000) / 7));
+      const distinct = new Set<string>();
       for (const t of trees)
-        for (let i = 0; i < t.nodeCount; i++)
-          if (t.feature[i] >= 0) t.threshold[i] = pool[rng.int(pool.length)];
-      const extremes = [
-        0,
-        -0,
-        Number.POSITIVE_INFINITY,
-        Number.NEGATIVE_INFINITY,
-        1e30,
-        -1e30,
-        1e-40,
-        -1e-40,
-      ];
-      const rows = 400;
-      const x = new Float64Array(rows * p);
-      for (let i = 0; i < x.length; i++) {
-        const u = rng.next();
-        x[i] =
-          u < 0.2
-            ? extremes[rng.int(extremes.length)]
-            : u < 0.6
-              ? pool[rng.int(pool.length)]
-              : pool[rng.int(pool.length)] * (1 + (rng.next() - 0.5) * 1e-7);
-      }
-      for (const limits of [{}, { maxDepth: 6 }]) {
-        const pred = new TreeEnsemblePredictor(trees, p, 1, limits);
-        const md = (limits as { maxDepth?: number }).maxDepth ?? Number.POSITIVE_INFINITY;
-        const want = refSums(trees, x, rows, p, { from: 0, to: 9, scale: 1, init: 0, maxDepth: md, mss: 0 });
-        sameBits(pred.predictSums(x, rows, 9), want, `sign ${sign} ${JSON.stringify(limits)}`);
-        for (let r = 0; r < 40; r++) {
-          const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 9);
-          assert.ok(Object.is(one[0], want[r]), `sign ${sign} row ${r}`);
-        }
-      }
-    }
-  });
-
-  it("trees whose nodes are not in pre-order are re-laid out correctly (implicit and pointer layouts)", () => {
-    const rng = new Rng(21);
-    const p = 4;
-    for (const [maxDepth, stopRate, implicit] of [
-      [16, 0.05, false],
-      [7, 0.15, true],
-    ] as const) {
-      const pool: number[] = [];
-      const src = Array.from({ length: 6 }, () => randomTree(rng, p, 3000, pool, maxDepth, stopRate));
-      // relabel nodes 1..n-1 (the root stays 0) with a random permutation
-      const trees = src.map((t) => {
-        const n = t.nodeCount;
-        const perm = [0, ...Array.from(rng.permutation(n - 1), (v) => v + 1)];
-        const u = allocTree(n);
-        for (let i = 0; i < n; i++) {
-          const j = perm[i];
-          u.feature[j] = t.feature[i];
-          u.threshold[j] = t.threshold[i];
-          u.left[j] = t.left[i] < 0 ? -1 : perm[t.left[i]];
-          u.right[j] = t.right[i] < 0 ? -1 : perm[t.right[i]];
-          u.missingLeft[j] = t.missingLeft[i];
-          u.value[j] = t.value[i];
-          u.nSamples[j] = t.nSamples[i];
-        }
-        return u;
-      });
-      const rows = 200;
-      const x = randomX(rng, rows, p, pool, 0.05);
-      const want = refSums(src, x, rows, p, {
+        for (let n = 0; n < t.nodeCount; n++)
+          if (t.feature[n] < 0) distinct.add(Object.is(t.value[n], -0) ? "-0" : String(t.value[n]));
+      assert.ok(distinct.size > 600, `distinct ${distinct.size}`); // the table grows at 256 and 512 values
+      const pred = new TreeEnsemblePredictor(trees, p);
+      assert.equal(pred.implicitDepth, -1);
+      assert.equal(pred.layout().leafValues.length, distinct.size);
+      const x = randomX(rng, 300, p, pool, 0);
+      const want = refSums(trees, x, 300, p, {
         from: 0,
         to: 6,
         scale: 1,
@@ -419,196 +563,163 @@ describe("TreeEnsemblePredictor vs reference traversal", () => {
         maxDepth: Infinity,
         mss: 0,
       });
-      const relabelled = new TreeEnsemblePredictor(trees, p);
-      assert.equal(relabelled.implicitDepth >= 0, implicit);
-      assert.equal(relabelled.topDepth > 0, !implicit);
-      sameBits(relabelled.predictSums(x, rows, 6), want, "relabelled");
-      sameBits(new TreeEnsemblePredictor(src, p).predictSums(x, rows, 6), want, "pre-order");
-      for (let r = 0; r < 20; r++) {
-        const one = relabelled.predictSums(x.subarray(r * p, (r + 1) * p), 1, 6);
-        assert.ok(Object.is(one[0], want[r]), `single row ${r}`);
-      }
-    }
-  });
+      sameBits(pred.predictSums(x, 300, 6), want, "sums");
+      // without sharing (a grid's pruned forests): one entry per leaf, same predictions
+      const plain = new TreeEnsemblePredictor(trees, p, 1, { shareLeafValues: false });
+      let leaves = 0;
+      for (const t of trees) for (let n = 0; n < t.nodeCount; n++) if (t.feature[n] < 0) leaves++;
+      assert.equal(plain.layout().leafValues.length, leaves);
+      sameBits(plain.predictSums(x, 300, 6), want, "sums without sharing");
+    });
 
-  it("deep ensembles: leaves above the implicit top, single-node trees, rows and 12-row groups", () => {
-    const rng = new Rng(31);
-    const pool: number[] = [];
-    const p = 5;
-    const trees = Array.from({ length: 37 }, (_, i) =>
-      i % 9 === 4 ? randomTree(rng, p, 1, pool) : randomTree(rng, p, 4000, pool, 9 + (i % 9), 0.12),
-    );
-    trees[0] = randomTree(rng, p, 4000, pool, 20, 0.02); // deep enough for the pointer layout
-    const pred = new TreeEnsemblePredictor(trees, p, 0.5);
-    assert.equal(pred.implicitDepth, -1);
-    assert.ok(pred.topDepth > 0);
-    for (const rows of [1, 5, 12, 13, 25, 300]) {
-      const x = randomX(rng, rows, p, pool, 0.02);
-      const init = rng.normal();
-      for (const [from, to] of [
-        [0, 37],
-        [3, 20],
-        [36, 37],
-      ]) {
-        const got = new Float64Array(rows).fill(init);
-        pred.accumulate(x, rows, got, from, to);
-        const want = refSums(trees, x, rows, p, { from, to, scale: 0.5, init, maxDepth: Infinity, mss: 0 });
-        sameBits(got, want, `rows ${rows} [${from}, ${to})`);
-      }
-    }
-  });
-
-  it("deep ensembles whose leaves repeat a few values (±0): sums and per-tree terms keep every bit", () => {
-    // the pointer layout stores each distinct leaf value once; -0 and 0 must stay apart: a row whose leaves are
-    // all -0 sums to -0 from init -0 (and a leafTerms slot, which starts at -0, keeps its term's sign)
-    const rng = new Rng(47);
-    const pool: number[] = [];
-    const p = 4;
-    const trees = Array.from({ length: 9 }, () => randomTree(rng, p, 3000, pool, 18, 0.02));
-    setLeafValues(trees, () => [0, -0, -0, -0, -0, -0, 2.5][rng.int(7)]);
-    const pred = new TreeEnsemblePredictor(trees, p);
-    assert.equal(pred.implicitDepth, -1);
-    assert.equal(pred.layout().leafValues.length, 3, "0, -0 and 2.5, each stored once");
-    for (const rows of [13, 200]) {
-      const x = randomX(rng, rows, p, pool, 0);
-      const got = new Float64Array(rows).fill(-0);
-      pred.accumulate(x, rows, got);
+    it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {
+      const rng = new Rng(7);
+      const pool: number[] = [];
+      const p = 5;
+      const trees = Array.from({ length: 13 }, () => randomTree(rng, p, 400, pool));
+      const rows = 2500;
+      const x = randomX(rng, rows, p, pool, 0.01);
+      const pred = new TreeEnsemblePredictor(trees, p);
       const want = refSums(trees, x, rows, p, {
         from: 0,
-        to: 9,
+        to: 13,
         scale: 1,
-        init: -0,
+        init: 0,
         maxDepth: Infinity,
         mss: 0,
       });
-      if (rows === 200)
-        assert.ok(
-          want.some((v) => Object.is(v, -0)) && want.some((v) => Object.is(v, 0)),
-          "both zeros occur",
-        );
-      sameBits(got, want, `accumulate, rows ${rows}`);
-      const stage = new Float64Array(rows * 7);
-      pred.leafTerms(x, rows, 2, 9, stage);
-      for (let t = 2; t < 9; t++)
-        for (let r = 0; r < rows; r++) {
-          const term = stage[(t - 2) * rows + r];
-          const ref = refLeaf(trees[t], x, r * p, Infinity, 0);
-          if (!Object.is(term, ref))
-            assert.fail(`leafTerms, rows ${rows}: tree ${t}, row ${r}: ${term} vs ${ref}`);
-        }
-    }
-  });
-
-  it("stores each distinct leaf value once, however many (the value table grows)", () => {
-    const rng = new Rng(53);
-    const pool: number[] = [];
-    const p = 3;
-    const trees = Array.from({ length: 6 }, () => randomTree(rng, p, 4000, pool, 24, 0.01));
-    // up to 3,000 distinct values (and -0), many used by several leaves across the trees
-    setLeafValues(trees, () => (rng.next() < 0.01 ? -0 : rng.int(3000) / 7));
-    const distinct = new Set<string>();
-    for (const t of trees)
-      for (let n = 0; n < t.nodeCount; n++)
-        if (t.feature[n] < 0) distinct.add(Object.is(t.value[n], -0) ? "-0" : String(t.value[n]));
-    assert.ok(distinct.size > 600, `distinct ${distinct.size}`); // the table grows at 256 and 512 values
-    const pred = new TreeEnsemblePredictor(trees, p);
-    assert.equal(pred.implicitDepth, -1);
-    assert.equal(pred.layout().leafValues.length, distinct.size);
-    const x = randomX(rng, 300, p, pool, 0);
-    const want = refSums(trees, x, 300, p, { from: 0, to: 6, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
-    sameBits(pred.predictSums(x, 300, 6), want, "sums");
-    // without sharing (a grid's pruned forests): one entry per leaf, same predictions
-    const plain = new TreeEnsemblePredictor(trees, p, 1, { shareLeafValues: false });
-    let leaves = 0;
-    for (const t of trees) for (let n = 0; n < t.nodeCount; n++) if (t.feature[n] < 0) leaves++;
-    assert.equal(plain.layout().leafValues.length, leaves);
-    sameBits(plain.predictSums(x, 300, 6), want, "sums without sharing");
-  });
-
-  it("batches larger than one block (1,024 rows) and single rows agree with the reference", () => {
-    const rng = new Rng(7);
-    const pool: number[] = [];
-    const p = 5;
-    const trees = Array.from({ length: 13 }, () => randomTree(rng, p, 400, pool));
-    const rows = 2500;
-    const x = randomX(rng, rows, p, pool, 0.01);
-    const pred = new TreeEnsemblePredictor(trees, p);
-    const want = refSums(trees, x, rows, p, {
-      from: 0,
-      to: 13,
-      scale: 1,
-      init: 0,
-      maxDepth: Infinity,
-      mss: 0,
+      sameBits(pred.predictSums(x, rows, 13), want, "batch");
+      for (let r = 0; r < rows; r += 97) {
+        const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 13);
+        assert.ok(Object.is(one[0], want[r]), `row ${r}`);
+      }
     });
-    sameBits(pred.predictSums(x, rows, 13), want, "batch");
-    for (let r = 0; r < rows; r += 97) {
-      const one = pred.predictSums(x.subarray(r * p, (r + 1) * p), 1, 13);
-      assert.ok(Object.is(one[0], want[r]), `row ${r}`);
-    }
+
+    it("ensembles too large for the 8-byte layout fall back to the reference traversal", () => {
+      // 2^20 columns leave 10 bits for the right-child delta: a 1,201-node chain does not fit
+      const p = 2 ** 20;
+      const inner = 600;
+      const t = allocTree(2 * inner + 1);
+      for (let i = 0; i < inner; i++) {
+        const id = 2 * i; // internal; left = leaf id + 1, right = next internal id + 2
+        t.feature[id] = (i * 7919) % p;
+        t.threshold[id] = i - 300.5;
+        t.left[id] = id + 1;
+        t.right[id] = id + 2;
+        t.missingLeft[id] = i % 2;
+        t.feature[id + 1] = -1;
+        t.left[id + 1] = -1;
+        t.right[id + 1] = -1;
+        t.value[id + 1] = i;
+        t.nSamples[id] = 1000;
+      }
+      t.feature[2 * inner] = -1;
+      t.left[2 * inner] = -1;
+      t.right[2 * inner] = -1;
+      t.value[2 * inner] = -1;
+      const pred = new TreeEnsemblePredictor([t], p);
+      assert.equal(pred.compact, false);
+      const rows = 3;
+      const x = new Float64Array(rows * p).fill(1e9);
+      x[(5 * 7919) % p] = -1000; // row 0 stops at chain step 5
+      x[p + ((12 * 7919) % p)] = Number.NaN; // row 1: NaN at a missing-right node (i = 12), keeps going
+      x[p + ((13 * 7919) % p)] = Number.NaN; // then at a missing-left node (i = 13): leaf 13
+      const want = refSums([t], x, rows, p, {
+        from: 0,
+        to: 1,
+        scale: 1,
+        init: 0,
+        maxDepth: Infinity,
+        mss: 0,
+      });
+      assert.deepEqual(Array.from(want), [5, 13, -1]);
+      sameBits(pred.predictSums(x, rows, 1), want, "fallback");
+    });
+
+    it("memoised prefixes continue bit for bit and never serve a changed input", () => {
+      const rng = new Rng(11);
+      const pool: number[] = [];
+      const p = 4;
+      const trees = Array.from({ length: 30 }, () => randomTree(rng, p, 200, pool));
+      const rows = 300;
+      const x = randomX(rng, rows, p, pool, 0.02);
+      const pred = new TreeEnsemblePredictor(trees, p);
+      pred.memo = true;
+      const ref = (to: number, xx: Float64Array) =>
+        refSums(trees, xx, rows, p, { from: 0, to, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
+      for (const to of [5, 10, 30, 7, 30]) sameBits(pred.predictSums(x, rows, to), ref(to, x), `to=${to}`);
+      const before = pred.predictSums(x, rows, 30);
+      const x2 = x.slice();
+      for (let r = 0; r < rows; r++) x2[r * p + (r % p)] = -x2[r * p + (r % p)] * 3 + 1; // same shape, other values
+      const after = ref(30, x2);
+      assert.ok(
+        after.some((v, i) => !Object.is(v, before[i])),
+        "the change must matter",
+      );
+      sameBits(pred.predictSums(x2, rows, 30), after, "changed input");
+      pred.predictSums(randomX(rng, rows, p, pool, 0), rows, 30); // evict: the cache now holds x2 and this one
+      x.set(x2); // x now has x2's values: the cached copy of x is gone, x2's entry matches by value
+      sameBits(pred.predictSums(x, rows, 30), after, "mutated in place");
+      const x3 = x.slice();
+      x3[0] = x3[0] === 1 ? 2 : 1;
+      sameBits(pred.predictSums(x3, rows, 30), ref(30, x3), "one value changed");
+    });
   });
 
-  it("ensembles too large for the 8-byte layout fall back to the reference traversal", () => {
-    // 2^20 columns leave 10 bits for the right-child delta: a 1,201-node chain does not fit
-    const p = 2 ** 20;
-    const inner = 600;
-    const t = allocTree(2 * inner + 1);
-    for (let i = 0; i < inner; i++) {
-      const id = 2 * i; // internal; left = leaf id + 1, right = next internal id + 2
-      t.feature[id] = (i * 7919) % p;
-      t.threshold[id] = i - 300.5;
-      t.left[id] = id + 1;
-      t.right[id] = id + 2;
-      t.missingLeft[id] = i % 2;
-      t.feature[id + 1] = -1;
-      t.left[id + 1] = -1;
-      t.right[id + 1] = -1;
-      t.value[id + 1] = i;
-      t.nSamples[id] = 1000;
-    }
-    t.feature[2 * inner] = -1;
-    t.left[2 * inner] = -1;
-    t.right[2 * inner] = -1;
-    t.value[2 * inner] = -1;
-    const pred = new TreeEnsemblePredictor([t], p);
-    assert.equal(pred.compact, false);
-    const rows = 3;
-    const x = new Float64Array(rows * p).fill(1e9);
-    x[(5 * 7919) % p] = -1000; // row 0 stops at chain step 5
-    x[p + ((12 * 7919) % p)] = Number.NaN; // row 1: NaN at a missing-right node (i = 12), keeps going
-    x[p + ((13 * 7919) % p)] = Number.NaN; // then at a missing-left node (i = 13): leaf 13
-    const want = refSums([t], x, rows, p, { from: 0, to: 1, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
-    assert.deepEqual(Array.from(want), [5, 13, -1]);
-    sameBits(pred.predictSums(x, rows, 1), want, "fallback");
-  });
-
-  it("memoised prefixes continue bit for bit and never serve a changed input", () => {
-    const rng = new Rng(11);
-    const pool: number[] = [];
-    const p = 4;
-    const trees = Array.from({ length: 30 }, () => randomTree(rng, p, 200, pool));
-    const rows = 300;
-    const x = randomX(rng, rows, p, pool, 0.02);
-    const pred = new TreeEnsemblePredictor(trees, p);
-    pred.memo = true;
-    const ref = (to: number, xx: Float64Array) =>
-      refSums(trees, xx, rows, p, { from: 0, to, scale: 1, init: 0, maxDepth: Infinity, mss: 0 });
-    for (const to of [5, 10, 30, 7, 30]) sameBits(pred.predictSums(x, rows, to), ref(to, x), `to=${to}`);
-    const before = pred.predictSums(x, rows, 30);
-    const x2 = x.slice();
-    for (let r = 0; r < rows; r++) x2[r * p + (r % p)] = -x2[r * p + (r % p)] * 3 + 1; // same shape, other values
-    const after = ref(30, x2);
-    assert.ok(
-      after.some((v, i) => !Object.is(v, before[i])),
-      "the change must matter",
+describe("WebAssembly kernel", () => {
+  it("the committed module is the compilation of walk_wat.ts (npm run gen:wasm)", async () => {
+    const fresh = await compileForestWalk();
+    assert.equal(
+      Buffer.from(FOREST_WALK_WASM, "base64").equals(Buffer.from(fresh)),
+      true,
+      "src/ml/tree/walk_wasm_bytes.ts is stale: run npm run gen:wasm",
     );
-    sameBits(pred.predictSums(x2, rows, 30), after, "changed input");
-    pred.predictSums(randomX(rng, rows, p, pool, 0), rows, 30); // evict: the cache now holds x2 and this one
-    x.set(x2); // x now has x2's values: the cached copy of x is gone, x2's entry matches by value
-    sameBits(pred.predictSums(x, rows, 30), after, "mutated in place");
-    const x3 = x.slice();
-    x3[0] = x3[0] === 1 ? 2 : 1;
-    sameBits(pred.predictSums(x3, rows, 30), ref(30, x3), "one value changed");
+  });
+
+  it("leafTerms and accumulate over more trees than one kernel call and more rows than one block", () => {
+    // 150 trees: leafTerms calls the kernel 64 trees at a time; 2,100 rows: three blocks (r0 = 0, 1024, 2048)
+    const rng = new Rng(71);
+    const pool: number[] = [];
+    const p = 6;
+    const trees = Array.from({ length: 150 }, (_, i) =>
+      randomTree(rng, p, 300, pool, i === 0 ? 20 : 13, 0.1),
+    );
+    const rows = 2100;
+    const x = randomX(rng, rows, p, pool, 0);
+    const wasm = new TreeEnsemblePredictor(trees, p, 0.5);
+    setWasmKernel(false);
+    const js = new TreeEnsemblePredictor(trees, p, 0.5);
+    setWasmKernel(true);
+    assert.notEqual(wasm.layout().memory, null);
+    assert.equal(js.layout().memory, null);
+    for (const [from, to] of [
+      [0, 150],
+      [63, 129],
+      [64, 65],
+    ]) {
+      const a = new Float64Array(rows * (to - from));
+      const b = new Float64Array(rows * (to - from));
+      wasm.leafTerms(x, rows, from, to, a);
+      js.leafTerms(x, rows, from, to, b);
+      sameBits(a, b, `leafTerms [${from}, ${to})`);
+      for (let t = from; t < to; t += 7)
+        for (let r = 0; r < rows; r += 101) {
+          const ref = 0.5 * refLeaf(trees[t], x, r * p, Infinity, 0);
+          if (!Object.is(a[(t - from) * rows + r], ref)) assert.fail(`tree ${t}, row ${r}`);
+        }
+      const init = rng.normal();
+      const sa = new Float64Array(rows).fill(init);
+      wasm.accumulate(x, rows, sa, from, to);
+      const want = refSums(trees, x, rows, p, { from, to, scale: 0.5, init, maxDepth: Infinity, mss: 0 });
+      sameBits(sa, want, `accumulate [${from}, ${to})`);
+    }
+  });
+
+  it("regions come from growing the memory; a memory at its maximum gives none", () => {
+    const m = new WebAssembly.Memory({ initial: 0, maximum: 2, shared: true });
+    assert.equal(takeRegion(m, 10), 0);
+    assert.equal(takeRegion(m, 65536), 65536);
+    assert.equal(takeRegion(m, 1), -1);
   });
 });
 

@@ -25,10 +25,21 @@
  *   need them: the lockstep rounds of one tree also load two cache lines each of the next tree's records
  *   (independent loads the CPU overlaps with the walks), and what is left is streamed when that tree starts.
  * - Row keys are computed once per row (p conversions), not per tree; no allocation per row.
+ * - Deep ensembles' batches run in WebAssembly (walk_wat.ts: the same walks, 10 rows in lockstep), on a layout
+ *   allocated in a shared wasm memory that the JavaScript kernels read through views and the pool's workers receive
+ *   as it is (walk_wasm.ts). Without wasm (`MLOPS_TREE_KERNEL=js`) the JavaScript kernel below runs.
  * Rows containing a NaN (and ensembles too large for the 8-byte layout) take the plain traversal on the TreeArrays,
  * which is also the semantics reference.
  */
 import type { TreeArrays } from "./core.ts";
+import {
+  float64Region,
+  forestKernel,
+  int32Regions,
+  layoutMemory,
+  type TreeMajorKernel,
+  takeRegion,
+} from "./walk_wasm.ts";
 
 const KEY_MAX = 0x7fffffff;
 const F32 = new Float32Array(1);
@@ -102,6 +113,9 @@ const IMPLICIT_MIN_SLOTS = 2 ** 22;
 /** Depth of the implicit top of each tree in deeper ensembles. */
 const TOP_DEPTH = 8;
 
+/** Trees per call of the wasm kernel in `leafTerms` (its outputs: BLOCK rows × this many terms). */
+const WASM_TREE_CHUNK = 64;
+
 /** Inputs with at least this many rows are memoised (when `memo` is on). */
 const MEMO_MIN_ROWS = 64;
 /** Memoised inputs per predictor (a grid scores a test fold and a train fold alternately). */
@@ -134,6 +148,11 @@ export interface PredictorLayout {
   kHi: Int32Array;
   rankOff: Int32Array;
   rankKeys: Int32Array;
+  /**
+   * The shared wasm memory holding nodes, roots, inodes, exits and leafValues (deep ensembles with the wasm kernel
+   * on), or null: then those are plain arrays, and the JavaScript kernel walks them.
+   */
+  memory: WebAssembly.Memory | null;
 }
 
 /** Layouts a pool worker keeps (oldest dropped first); the pool mirrors the same policy to know what it holds. */
@@ -371,6 +390,12 @@ export class TreeEnsemblePredictor {
   /** False when the 8-byte layout cannot hold the ensemble (then every row takes the reference traversal). */
   readonly compact: boolean;
   private readonly nodes: Int32Array;
+  /** The shared wasm memory holding the deep layout (see `PredictorLayout.memory`), or null. */
+  private memory: WebAssembly.Memory | null;
+  /** This thread's wasm kernel on `memory` (null: none; undefined: not set up yet, see `wasmReady`). */
+  private kernel: TreeMajorKernel | null | undefined = undefined;
+  /** The wasm kernel's outputs in `memory` (BLOCK × WASM_TREE_CHUNK values; the row keys are `keys`, also there). */
+  private wout: Float64Array = new Float64Array(0);
   private readonly roots: Int32Array;
   private readonly leafValues: Float64Array;
   /** The distinct leaf values while the records are written (construction only). */
@@ -462,6 +487,7 @@ export class TreeEnsemblePredictor {
       this.kHi = l.kHi;
       this.rankOff = l.rankOff;
       this.rankKeys = l.rankKeys;
+      this.memory = l.memory;
       return;
     }
     trees = trees as readonly TreeArrays[];
@@ -471,6 +497,7 @@ export class TreeEnsemblePredictor {
     this.scale = scale;
     this.maxDepth = limits.maxDepth ?? Number.POSITIVE_INFINITY;
     this.minSamplesSplit = limits.minSamplesSplit ?? 0;
+    this.memory = null;
     const p = nFeatures;
     const fb = 32 - Math.clz32(p); // bits for 0..p (p = the sentinel column)
     this.fb = fb;
@@ -545,14 +572,25 @@ export class TreeEnsemblePredictor {
     }
     const fits = fb <= 24 && maxNodes < 2 ** (31 - fb) && leaves < KEY_MAX;
     this.compact = fits;
-    this.roots = new Int32Array(trees.length);
-    this.nodes = new Int32Array(fits ? 2 * total : 0);
-    this.leafValues = new Float64Array(0); // set below: the interned leaf values
     const D0 = fits ? TOP_DEPTH : 0;
     this.topDepth = D0;
     const L0 = (1 << D0) - 1;
-    this.inodes = new Int32Array(2 * L0 * trees.length);
-    this.exits = new Int32Array(D0 > 0 ? (L0 + 1) * trees.length : 0);
+    const lengths = [
+      fits ? 2 * total : 0,
+      trees.length,
+      2 * L0 * trees.length,
+      D0 > 0 ? (L0 + 1) * trees.length : 0,
+    ];
+    // with the wasm kernel, the layout lives in a shared wasm memory (the leaf values too, below)
+    const memory = fits ? layoutMemory() : null;
+    const [nodes, roots, inodes, exits] =
+      (memory && int32Regions(memory, lengths)) ?? lengths.map((n) => new Int32Array(n));
+    this.memory = memory;
+    this.nodes = nodes;
+    this.roots = roots;
+    this.inodes = inodes;
+    this.exits = exits;
+    this.leafValues = new Float64Array(0); // set below: the interned leaf values
     for (let i = 0; i < this.inodes.length; i += 2) {
       this.inodes[i] = KEY_MAX;
       this.inodes[i + 1] = p;
@@ -560,7 +598,6 @@ export class TreeEnsemblePredictor {
     const posOf = new Int32Array(maxNodes);
     if (!fits) return;
     let off = 0;
-    const nodes = this.nodes;
     const leafTable = new LeafValueTable(limits.shareLeafValues ?? true, leaves);
     this.leafTable = leafTable;
     const leafWord = (-1 << fb) | p;
@@ -589,7 +626,11 @@ export class TreeEnsemblePredictor {
       this.fillTop(t, ti, 0, 0, 0, posOf);
       off += c.nodes;
     }
-    this.leafValues = leafTable.values();
+    const values = leafTable.values();
+    const inMemory = this.memory && float64Region(this.memory, values.length);
+    if (inMemory) inMemory.set(values);
+    else this.memory = null; // the records stay where they are; the JavaScript kernel walks them
+    this.leafValues = inMemory || values;
     this.leafTable = null;
   }
 
@@ -739,13 +780,17 @@ export class TreeEnsemblePredictor {
       kHi: this.kHi,
       rankOff: this.rankOff,
       rankKeys: this.rankKeys,
+      memory: this.memory,
     };
     if (!shared) return own;
     const l = { ...own };
-    for (const k of ["nodes", "roots", "inodes", "exits", "kLo", "kHi", "rankOff", "rankKeys"] as const)
-      l[k] = sharedCopy(own[k]);
-    l.leafValues = sharedCopy(own.leafValues);
+    for (const k of ["kLo", "kHi", "rankOff", "rankKeys"] as const) l[k] = sharedCopy(own[k]);
     l.ileaves = sharedCopy(own.ileaves);
+    // arrays in the wasm memory are shared already (the memory travels with the layout)
+    if (!this.memory) {
+      for (const k of ["nodes", "roots", "inodes", "exits"] as const) l[k] = sharedCopy(own[k]);
+      l.leafValues = sharedCopy(own.leafValues);
+    }
     this.sharedLayout = l;
     return l;
   }
@@ -776,6 +821,7 @@ export class TreeEnsemblePredictor {
     }
     const q = p + 1;
     this.ensureScratch(Math.min(rows, BLOCK));
+    const wasm = this.implicitDepth < 0 && rows >= ROW_MAJOR_BELOW && this.wasmReady();
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
       // rows with a NaN go through the reference traversal
@@ -795,6 +841,7 @@ export class TreeEnsemblePredictor {
         else this.treeMajorImplicit(nc, out, from, to);
       } else if (nc < ROW_MAJOR_BELOW)
         for (let c = 0; c < nc; c++) this.rowMajor(c * q, this.clean[c], out, from, to);
+      else if (wasm) this.treeMajorWasm(nc, out, from, to);
       else this.treeMajor(nc, out, from, to);
     }
   }
@@ -813,6 +860,7 @@ export class TreeEnsemblePredictor {
     if (!this.compact) throw new Error("leafTerms: the ensemble is too large for the compact layout");
     stage.fill(-0, 0, rows * (to - from)); // -0 + v === v for every v (also -0): each slot receives exactly its term
     this.ensureScratch(Math.min(rows, BLOCK));
+    const wasm = this.implicitDepth < 0 && this.wasmReady();
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
       if (this.nanCount > 0) throw new Error(`leafTerms: row ${this.nanRows[0]} has a NaN (use accumulate)`);
@@ -820,6 +868,7 @@ export class TreeEnsemblePredictor {
       if (this.implicitDepth >= 0)
         for (let t = from; t < to; t++)
           this.treeMajorImplicit(nc, stage.subarray((t - from) * rows, (t - from + 1) * rows), t, t + 1);
+      else if (wasm) this.termsWasm(nc, stage, from, to, rows, r0);
       else this.treeMajor(nc, stage, from, to, rows);
     }
   }
@@ -865,7 +914,85 @@ export class TreeEnsemblePredictor {
     return out;
   }
 
-  /** Keys of the row at x[xo..xo+p) into keys[ko..ko+p] (sentinel last); false if the row has a NaN. */
+  /**
+   * Sets up this thread's wasm kernel on the layout's memory (once): its scratch (row keys for BLOCK rows, which
+   * become `keys`, and the outputs) in a region of the memory taken by this thread. False when there is no kernel.
+   */
+  private wasmReady(): boolean {
+    if (this.kernel === undefined) {
+      this.kernel = null;
+      const memory = this.memory;
+      const q = this.nFeatures + 1;
+      const keyBytes = (4 * BLOCK * q + 7) & ~7;
+      const base = memory ? takeRegion(memory, keyBytes + 8 * BLOCK * WASM_TREE_CHUNK) : -1;
+      const kernel = memory && base >= 0 ? forestKernel(memory) : null;
+      if (memory && kernel) {
+        this.ensureScratch(BLOCK);
+        this.keys = new Int32Array(memory.buffer, base, BLOCK * q);
+        this.wout = new Float64Array(memory.buffer, base + keyBytes, BLOCK * WASM_TREE_CHUNK);
+        this.kernel = kernel;
+      }
+    }
+    return this.kernel !== null;
+  }
+
+  /** The wasm kernel on the block's nc rows (keys in `keys`) for trees [from, to): wout[(t - from) · stride + c]. */
+  private runKernel(nc: number, from: number, to: number, stride: number): void {
+    const nd = this.nodes;
+    this.sink = (this.kernel as TreeMajorKernel)(
+      nd.byteOffset,
+      this.keys.byteOffset,
+      this.leafValues.byteOffset,
+      this.wout.byteOffset,
+      this.roots.byteOffset,
+      this.inodes.byteOffset,
+      this.exits.byteOffset,
+      nc,
+      this.nFeatures + 1,
+      this.fb,
+      this.fmask,
+      this.topDepth,
+      from,
+      to,
+      stride,
+      nd.length >> 1,
+      this.roots.length,
+      nc >= PREFETCH_MIN ? 1 : 0,
+      nd.length,
+    );
+  }
+
+  /** `treeMajor` by the wasm kernel: each row's sum continues from out[row], adding tree by tree in order. */
+  private treeMajorWasm(nc: number, out: Float64Array, from: number, to: number): void {
+    const w = this.wout;
+    const clean = this.clean;
+    for (let c = 0; c < nc; c++) w[c] = out[clean[c]];
+    this.runKernel(nc, from, to, 0);
+    for (let c = 0; c < nc; c++) out[clean[c]] = w[c];
+  }
+
+  /**
+   * `leafTerms`' block by the wasm kernel, WASM_TREE_CHUNK trees per call. A leafTerms block has no NaN row, so its
+   * rows are r0, r0 + 1, ... and each tree's terms for the block are one run of the stage.
+   */
+  private termsWasm(
+    nc: number,
+    stage: Float64Array,
+    from: number,
+    to: number,
+    rows: number,
+    r0: number,
+  ): void {
+    const w = this.wout;
+    for (let cf = from; cf < to; cf += WASM_TREE_CHUNK) {
+      const ct = Math.min(to, cf + WASM_TREE_CHUNK);
+      w.fill(-0, 0, nc * (ct - cf));
+      this.runKernel(nc, cf, ct, nc);
+      for (let t = cf; t < ct; t++)
+        stage.set(w.subarray((t - cf) * nc, (t - cf + 1) * nc), (t - from) * rows + r0);
+    }
+  }
+
   /** Scratch for blocks of up to `block` rows. */
   private ensureScratch(block: number): void {
     const q = this.nFeatures + 1;
@@ -893,6 +1020,7 @@ export class TreeEnsemblePredictor {
     return nc;
   }
 
+  /** Keys of the row at x[xo..xo+p) into keys[ko..ko+p] (sentinel last); false if the row has a NaN. */
   private rowKeys(x: Float64Array, xo: number, ko: number): boolean {
     const p = this.nFeatures;
     const keys = this.keys;
