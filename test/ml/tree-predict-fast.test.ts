@@ -170,29 +170,9 @@ describe("integer keys", () => {
 // every case below runs with each kernel of deep (pointer-layout) ensembles: WebAssembly (the default) and JavaScript
 for (const kernel of ["wasm", "js"] as const)
   describe(`TreeEnsemblePredictor vs reference traversal (${kernel} kernel)`, () => {
-    before(() => setWasmKernel(kernel === "wasm"));
+    // (the wasm kernel from a predictor's first batch, not its third: see the policy test below)
+    before(() => setWasmKernel(kernel === "wasm", { adoptAfter: 1 }));
     after(() => setWasmKernel(true));
-
-    it("deep layouts live in the wasm memory with the wasm kernel, in plain arrays without it", () => {
-      const rng = new Rng(3);
-      const trees = [randomTree(rng, 3, 4000, [], 20, 0.02)];
-      const pred = new TreeEnsemblePredictor(trees, 3);
-      assert.equal(pred.implicitDepth, -1);
-      const own = pred.layout();
-      const shared = pred.layout(true);
-      assert.equal(own.memory !== null, kernel === "wasm");
-      if (kernel === "wasm") {
-        // one shared memory: a worker receives the memory and views on it, nothing is copied
-        assert.ok(own.nodes.buffer instanceof SharedArrayBuffer);
-        assert.equal(shared.nodes, own.nodes);
-        assert.equal(shared.leafValues, own.leafValues);
-        assert.equal(shared.memory, own.memory);
-      } else {
-        assert.ok(!(own.nodes.buffer instanceof SharedArrayBuffer));
-        assert.ok(shared.nodes.buffer instanceof SharedArrayBuffer, "a shared copy for the workers");
-        assert.deepEqual(shared.nodes, own.nodes);
-      }
-    });
 
     it("random trees, random inputs with NaN: bit-identical sums (ranges, scale, init, limits, blocks)", () => {
       fc.assert(
@@ -676,6 +656,59 @@ describe("WebAssembly kernel", () => {
     );
   });
 
+  it("a deep layout moves to wasm memory at its third batch or when shared with workers; never when memoising", () => {
+    const rng = new Rng(3);
+    const pool: number[] = [];
+    const p = 3;
+    const trees = [randomTree(rng, p, 4000, pool, 20, 0.02), randomTree(rng, p, 4000, pool, 20, 0.02)];
+    const rows = 50;
+    const x = randomX(rng, rows, p, pool, 0);
+    const want = refSums(trees, x, rows, p, {
+      from: 0,
+      to: 2,
+      scale: 1,
+      init: 0,
+      maxDepth: Infinity,
+      mss: 0,
+    });
+    const inMemory = (pred: TreeEnsemblePredictor) => pred.layout().memory !== null;
+    const pred = new TreeEnsemblePredictor(trees, p);
+    assert.equal(pred.implicitDepth, -1);
+    for (let call = 1; call <= 4; call++) {
+      pred.predictSums(x.subarray(0, p), 1, 2); // single rows are not batches
+      sameBits(pred.predictSums(x, rows, 2), want, `call ${call}`);
+      assert.equal(inMemory(pred), call >= 3, `call ${call}`);
+    }
+    const own = pred.layout();
+    assert.ok(own.nodes.buffer instanceof SharedArrayBuffer);
+    assert.equal(pred.layout(true).nodes, own.nodes, "workers get the memory, not a copy");
+    assert.equal(pred.layout(true).memory, own.memory);
+    // shared with workers before any batch: moved at once, no copy
+    const shared = new TreeEnsemblePredictor(trees, p);
+    const l = shared.layout(true);
+    assert.notEqual(l.memory, null);
+    assert.equal(shared.layout().nodes, l.nodes);
+    sameBits(shared.predictSums(x, rows, 2), want, "after sharing");
+    // memoising (a grid's truncated models): plain arrays, a shared copy for the workers
+    const memo = new TreeEnsemblePredictor(trees, p);
+    memo.memo = true;
+    for (let call = 1; call <= 4; call++) sameBits(memo.predictSums(x, rows, 2), want, `memo call ${call}`);
+    assert.equal(inMemory(memo), false);
+    assert.equal(memo.layout(true).memory, null);
+    assert.ok(memo.layout(true).nodes.buffer instanceof SharedArrayBuffer);
+    assert.ok(!(memo.layout().nodes.buffer instanceof SharedArrayBuffer));
+    // the JavaScript kernel: never
+    setWasmKernel(false);
+    try {
+      const js = new TreeEnsemblePredictor(trees, p);
+      for (let call = 1; call <= 4; call++) sameBits(js.predictSums(x, rows, 2), want, `js call ${call}`);
+      assert.equal(js.layout(true).memory, null);
+      assert.equal(inMemory(js), false);
+    } finally {
+      setWasmKernel(true);
+    }
+  });
+
   it("leafTerms and accumulate over more trees than one kernel call and more rows than one block", () => {
     // 150 trees: leafTerms calls the kernel 64 trees at a time; 2,100 rows: three blocks (r0 = 0, 1024, 2048)
     const rng = new Rng(71);
@@ -687,10 +720,10 @@ describe("WebAssembly kernel", () => {
     const rows = 2100;
     const x = randomX(rng, rows, p, pool, 0);
     const wasm = new TreeEnsemblePredictor(trees, p, 0.5);
+    assert.notEqual(wasm.layout(true).memory, null); // moved to wasm memory now
     setWasmKernel(false);
     const js = new TreeEnsemblePredictor(trees, p, 0.5);
     setWasmKernel(true);
-    assert.notEqual(wasm.layout().memory, null);
     assert.equal(js.layout().memory, null);
     for (const [from, to] of [
       [0, 150],

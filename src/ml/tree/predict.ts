@@ -39,6 +39,7 @@ import {
   layoutMemory,
   type TreeMajorKernel,
   takeRegion,
+  wasmAdoptAfter,
 } from "./walk_wasm.ts";
 
 const KEY_MAX = 0x7fffffff;
@@ -389,15 +390,20 @@ export class TreeEnsemblePredictor {
   private readonly scale: number;
   /** False when the 8-byte layout cannot hold the ensemble (then every row takes the reference traversal). */
   readonly compact: boolean;
-  private readonly nodes: Int32Array;
-  /** The shared wasm memory holding the deep layout (see `PredictorLayout.memory`), or null. */
+  private nodes: Int32Array;
+  /**
+   * The shared wasm memory holding the deep layout (see `PredictorLayout.memory`), or null: plain arrays until the
+   * predictor proves long-lived (`wasmReady`) or is shared with the pool's workers (`layout(true)`).
+   */
   private memory: WebAssembly.Memory | null;
   /** This thread's wasm kernel on `memory` (null: none; undefined: not set up yet, see `wasmReady`). */
   private kernel: TreeMajorKernel | null | undefined = undefined;
+  /** Batch calls so far while the layout is in plain arrays (see `wasmAdoptAfter`). */
+  private batchCalls = 0;
   /** The wasm kernel's outputs in `memory` (BLOCK × WASM_TREE_CHUNK values; the row keys are `keys`, also there). */
   private wout: Float64Array = new Float64Array(0);
-  private readonly roots: Int32Array;
-  private readonly leafValues: Float64Array;
+  private roots: Int32Array;
+  private leafValues: Float64Array;
   /** The distinct leaf values while the records are written (construction only). */
   private leafTable: LeafValueTable | null = null;
   private readonly fb: number;
@@ -416,9 +422,9 @@ export class TreeEnsemblePredictor {
    * 2^topDepth exit slots (`exits`, per tree) give the pointer-layout record where the walk continues; 0 = no top.
    */
   readonly topDepth: number;
-  private readonly inodes: Int32Array;
+  private inodes: Int32Array;
   private readonly ileaves: Float64Array;
-  private readonly exits: Int32Array;
+  private exits: Int32Array;
   /**
    * Per-feature key transform that keeps every compared pair (node key a, row key k) in [0, INT32_MAX], so the
    * walks can take the sign of a - k directly. Narrow features (threshold keys spanning < 2^31): row keys clamped to
@@ -488,6 +494,8 @@ export class TreeEnsemblePredictor {
       this.rankOff = l.rankOff;
       this.rankKeys = l.rankKeys;
       this.memory = l.memory;
+      // a worker's copy of a layout without memory keeps the JavaScript kernel (no second copy of its own)
+      if (!l.memory) this.kernel = null;
       return;
     }
     trees = trees as readonly TreeArrays[];
@@ -575,22 +583,11 @@ export class TreeEnsemblePredictor {
     const D0 = fits ? TOP_DEPTH : 0;
     this.topDepth = D0;
     const L0 = (1 << D0) - 1;
-    const lengths = [
-      fits ? 2 * total : 0,
-      trees.length,
-      2 * L0 * trees.length,
-      D0 > 0 ? (L0 + 1) * trees.length : 0,
-    ];
-    // with the wasm kernel, the layout lives in a shared wasm memory (the leaf values too, below)
-    const memory = fits ? layoutMemory() : null;
-    const [nodes, roots, inodes, exits] =
-      (memory && int32Regions(memory, lengths)) ?? lengths.map((n) => new Int32Array(n));
-    this.memory = memory;
-    this.nodes = nodes;
-    this.roots = roots;
-    this.inodes = inodes;
-    this.exits = exits;
+    this.roots = new Int32Array(trees.length);
+    this.nodes = new Int32Array(fits ? 2 * total : 0);
     this.leafValues = new Float64Array(0); // set below: the interned leaf values
+    this.inodes = new Int32Array(2 * L0 * trees.length);
+    this.exits = new Int32Array(D0 > 0 ? (L0 + 1) * trees.length : 0);
     for (let i = 0; i < this.inodes.length; i += 2) {
       this.inodes[i] = KEY_MAX;
       this.inodes[i + 1] = p;
@@ -598,6 +595,7 @@ export class TreeEnsemblePredictor {
     const posOf = new Int32Array(maxNodes);
     if (!fits) return;
     let off = 0;
+    const nodes = this.nodes;
     const leafTable = new LeafValueTable(limits.shareLeafValues ?? true, leaves);
     this.leafTable = leafTable;
     const leafWord = (-1 << fb) | p;
@@ -626,11 +624,7 @@ export class TreeEnsemblePredictor {
       this.fillTop(t, ti, 0, 0, 0, posOf);
       off += c.nodes;
     }
-    const values = leafTable.values();
-    const inMemory = this.memory && float64Region(this.memory, values.length);
-    if (inMemory) inMemory.set(values);
-    else this.memory = null; // the records stay where they are; the JavaScript kernel walks them
-    this.leafValues = inMemory || values;
+    this.leafValues = leafTable.values();
     this.leafTable = null;
   }
 
@@ -759,6 +753,8 @@ export class TreeEnsemblePredictor {
    */
   layout(shared = false): PredictorLayout {
     if (shared && this.sharedLayout) return this.sharedLayout;
+    // workers walk the layout in its wasm memory: moving it there costs what a shared copy would
+    if (shared && this.kernel === undefined && !this.memo) this.toWasmMemory();
     const own: PredictorLayout = {
       nTrees: this.nTrees,
       nFeatures: this.nFeatures,
@@ -821,7 +817,7 @@ export class TreeEnsemblePredictor {
     }
     const q = p + 1;
     this.ensureScratch(Math.min(rows, BLOCK));
-    const wasm = this.implicitDepth < 0 && rows >= ROW_MAJOR_BELOW && this.wasmReady();
+    const wasm = rows >= ROW_MAJOR_BELOW && this.wasmReady();
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
       // rows with a NaN go through the reference traversal
@@ -860,7 +856,7 @@ export class TreeEnsemblePredictor {
     if (!this.compact) throw new Error("leafTerms: the ensemble is too large for the compact layout");
     stage.fill(-0, 0, rows * (to - from)); // -0 + v === v for every v (also -0): each slot receives exactly its term
     this.ensureScratch(Math.min(rows, BLOCK));
-    const wasm = this.implicitDepth < 0 && this.wasmReady();
+    const wasm = this.wasmReady();
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const nc = this.keyBlock(x, r0, Math.min(rows, r0 + BLOCK));
       if (this.nanCount > 0) throw new Error(`leafTerms: row ${this.nanRows[0]} has a NaN (use accumulate)`);
@@ -915,12 +911,43 @@ export class TreeEnsemblePredictor {
   }
 
   /**
-   * Sets up this thread's wasm kernel on the layout's memory (once): its scratch (row keys for BLOCK rows, which
-   * become `keys`, and the outputs) in a region of the memory taken by this thread. False when there is no kernel.
+   * Moves the deep layout into a new shared wasm memory (records, roots, top, exits, leaf values; one copy); false
+   * when it is not a deep compact layout, the wasm kernel is off, or no memory can be had.
+   */
+  private toWasmMemory(): boolean {
+    if (this.memory) return true;
+    if (this.implicitDepth >= 0 || !this.compact) return false;
+    const memory = layoutMemory();
+    const arrays = [this.nodes, this.roots, this.inodes, this.exits];
+    const ints =
+      memory &&
+      int32Regions(
+        memory,
+        arrays.map((a) => a.length),
+      );
+    const vals = ints && float64Region(memory, this.leafValues.length);
+    if (!memory || !ints || !vals) return false;
+    for (let i = 0; i < arrays.length; i++) ints[i].set(arrays[i]);
+    vals.set(this.leafValues);
+    [this.nodes, this.roots, this.inodes, this.exits] = ints;
+    this.leafValues = vals;
+    this.memory = memory;
+    this.sharedLayout = null;
+    return true;
+  }
+
+  /**
+   * Whether this batch walks in wasm. Sets up this thread's kernel once: the layout moves to a wasm memory at the
+   * predictor's `wasmAdoptAfter()`-th batch (not for memoising predictors: a grid's, short-lived), then the
+   * kernel's scratch (row keys for BLOCK rows, which become `keys`, and the outputs) is a region of the memory
+   * taken by this thread.
    */
   private wasmReady(): boolean {
     if (this.kernel === undefined) {
+      if (this.implicitDepth >= 0 || !this.compact || this.memo) return false;
+      if (!this.memory && ++this.batchCalls < wasmAdoptAfter()) return false;
       this.kernel = null;
+      if (!this.memory) this.toWasmMemory();
       const memory = this.memory;
       const q = this.nFeatures + 1;
       const keyBytes = (4 * BLOCK * q + 7) & ~7;
