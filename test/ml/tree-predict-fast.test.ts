@@ -704,6 +704,12 @@ describe("WebAssembly kernel", () => {
       for (let call = 1; call <= 4; call++) sameBits(js.predictSums(x, rows, 2), want, `js call ${call}`);
       assert.equal(js.layout(true).memory, null);
       assert.equal(inMemory(js), false);
+      // the setting when it was made counts, not the setting when it is shared
+      const madeOff = new TreeEnsemblePredictor(trees, p);
+      setWasmKernel(true);
+      assert.equal(madeOff.layout(true).memory, null);
+      for (let call = 1; call <= 4; call++) madeOff.predictSums(x, rows, 2);
+      assert.equal(inMemory(madeOff), false);
     } finally {
       setWasmKernel(true);
     }

@@ -40,6 +40,7 @@ import {
   type TreeMajorKernel,
   takeRegion,
   wasmAdoptAfter,
+  wasmKernelEnabled,
 } from "./walk_wasm.ts";
 
 const KEY_MAX = 0x7fffffff;
@@ -400,6 +401,8 @@ export class TreeEnsemblePredictor {
   private kernel: TreeMajorKernel | null | undefined = undefined;
   /** Batch calls so far while the layout is in plain arrays (see `wasmAdoptAfter`). */
   private batchCalls = 0;
+  /** Whether the wasm kernel was on when this predictor was made (`setWasmKernel`, MLOPS_TREE_KERNEL). */
+  private readonly wasmAllowed = wasmKernelEnabled();
   /** The wasm kernel's outputs in `memory` (BLOCK × WASM_TREE_CHUNK values; the row keys are `keys`, also there). */
   private wout: Float64Array = new Float64Array(0);
   private roots: Int32Array;
@@ -916,7 +919,7 @@ export class TreeEnsemblePredictor {
    */
   private toWasmMemory(): boolean {
     if (this.memory) return true;
-    if (this.implicitDepth >= 0 || !this.compact) return false;
+    if (this.implicitDepth >= 0 || !this.compact || !this.wasmAllowed) return false;
     const memory = layoutMemory();
     const arrays = [this.nodes, this.roots, this.inodes, this.exits];
     const ints =

@@ -65,7 +65,7 @@ export function wasmAdoptAfter(): number {
   return adoptAfter;
 }
 
-/** Whether predictors made now use the wasm kernel. */
+/** Whether predictors made now use the wasm kernel (each decides when it is made). */
 export function wasmKernelEnabled(): boolean {
   return enabled && compiledModule() !== null;
 }
@@ -81,9 +81,8 @@ function compiledModule(): WebAssembly.Module | null {
   return compiled;
 }
 
-/** A new, empty shared memory for a layout, or null when the kernel is off or none can be had. */
+/** A new, empty shared memory for a layout, or null when none can be had. */
 export function layoutMemory(): WebAssembly.Memory | null {
-  if (!wasmKernelEnabled()) return null;
   try {
     return new WebAssembly.Memory({ initial: 0, maximum: MAX_PAGES, shared: true });
   } catch {
