@@ -11,12 +11,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 const src = new URL('../src/', import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 
-/** true when dist/ holds a .js at least as new as each src/ .ts (same relative path) */
+/** true when dist/ holds a .js at least as new as each src/ .ts (same relative path; declarations compile to nothing) */
 function compiledIsCurrent(rel) {
   for (const e of readdirSync(new URL(rel, src), { withFileTypes: true })) {
     if (e.isDirectory()) {
       if (!compiledIsCurrent(`${rel}${e.name}/`)) return false;
-    } else if (e.name.endsWith('.ts')) {
+    } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
       const from = statSync(new URL(`${rel}${e.name}`, src)).mtimeMs;
       const to = statSync(new URL(`${rel}${e.name.slice(0, -3)}.js`, dist), { throwIfNoEntry: false });
       if (!to || to.mtimeMs < from) return false;

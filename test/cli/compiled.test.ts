@@ -85,6 +85,9 @@ describe("launcher: compiled tree or sources", () => {
     assert.equal((await launch()).stdout.trim(), "sources");
     rmSync(join(root, "src/ml/new.ts"));
     assert.equal((await launch()).stdout.trim(), "compiled");
+    // a declaration file (compiles to nothing) is not a stale source
+    write("src/ml/ambient.d.ts", "declare const y: number;\n", 4_000);
+    assert.equal((await launch()).stdout.trim(), "compiled");
     // forced
     assert.equal((await launch({ MLOPS_FROM_SOURCE: "1" })).stdout.trim(), "sources");
     // a deployment of dist/ alone
@@ -120,6 +123,12 @@ describe("compiled tree", () => {
       runtime: "compiled",
       node: process.version,
     });
+    // the launcher finds this fresh build current against the real sources (every file of src/)
+    mkdirSync(join(out, "bin"), { recursive: true });
+    copyFileSync(join(REPO_ROOT, "bin", "mlops.js"), join(out, "bin", "mlops.js"));
+    const launched = await node([join(out, "bin", "mlops.js"), "--version", "--json"], {}, out);
+    assert.equal(launched.code, 0, launched.stderr);
+    assert.equal(JSON.parse(launched.stdout).runtime, "compiled");
 
     // plain node (no loader hooks registered anywhere) runs each kind of worker thread from dist/
     const script = join(out, "workers.mjs");
