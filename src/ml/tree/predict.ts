@@ -25,9 +25,10 @@
  *   need them: the lockstep rounds of one tree also load two cache lines each of the next tree's records
  *   (independent loads the CPU overlaps with the walks), and what is left is streamed when that tree starts.
  * - Row keys are computed once per row (p conversions), not per tree; no allocation per row.
- * - Deep ensembles' batches run in WebAssembly (walk_wat.ts: the same walks, 10 rows in lockstep), on a layout
- *   allocated in a shared wasm memory that the JavaScript kernels read through views and the pool's workers receive
- *   as it is (walk_wasm.ts). Without wasm (`MLOPS_TREE_KERNEL=js`) the JavaScript kernel below runs.
+ * - Deep ensembles' batches run in WebAssembly (walk_wat.ts: the same walks, 10 rows in lockstep) once the layout
+ *   has moved to a shared wasm memory (at the predictor's third batch, or when shared with the pool's workers), which
+ *   the JavaScript kernels read through views and the workers receive as it is (walk_wasm.ts). Before that, and
+ *   without wasm (`MLOPS_TREE_KERNEL=js`), the JavaScript kernel below runs.
  * Rows containing a NaN (and ensembles too large for the 8-byte layout) take the plain traversal on the TreeArrays,
  * which is also the semantics reference.
  */
@@ -151,8 +152,8 @@ export interface PredictorLayout {
   rankOff: Int32Array;
   rankKeys: Int32Array;
   /**
-   * The shared wasm memory holding nodes, roots, inodes, exits and leafValues (deep ensembles with the wasm kernel
-   * on), or null: then those are plain arrays, and the JavaScript kernel walks them.
+   * The shared wasm memory holding nodes, roots, inodes, exits and leafValues (a deep ensemble's, once moved there),
+   * or null: then those are plain arrays (SharedArrayBuffer copies in `layout(true)`), walked by the JavaScript kernel.
    */
   memory: WebAssembly.Memory | null;
 }

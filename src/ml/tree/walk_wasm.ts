@@ -59,7 +59,8 @@ export function setWasmKernel(on: boolean, opts: { adoptAfter?: number } = {}): 
  * workers). Short-lived predictors, such as cross-validation's, which predict a fold or two, keep plain arrays: V8
  * does not count shared memories towards its GC triggers (nor SharedArrayBuffers), so dead ones could pile up
  * before a collection (measured: 100 dropped 32 MB shared memories peaked at 3.2 GB RSS, plain ArrayBuffers at
- * 0.3 GB; the step-05 grid bench peaked at 1,428 MiB instead of 1,044 with a memory per predictor).
+ * 0.3 GB; the step-05 grid bench peaked at 1,428 MiB with a memory per predictor from construction, 1,077 MiB
+ * with this policy, 1,044 before the wasm kernel).
  */
 export function wasmAdoptAfter(): number {
   return adoptAfter;
