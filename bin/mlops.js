@@ -11,26 +11,36 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 const src = new URL('../src/', import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 
-/** true when dist/ holds a .js at least as new as each src/ .ts (same relative path; declarations compile to nothing) */
-function compiledIsCurrent(rel) {
+/**
+ * The first src/ .ts (path under src/) without a .js in dist/ at least as new (same relative path; declarations
+ * compile to nothing), or null when dist/ is current.
+ */
+function staleSource(rel) {
   for (const e of readdirSync(new URL(rel, src), { withFileTypes: true })) {
     if (e.isDirectory()) {
-      if (!compiledIsCurrent(`${rel}${e.name}/`)) return false;
+      const stale = staleSource(`${rel}${e.name}/`);
+      if (stale) return stale;
     } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
       const from = statSync(new URL(`${rel}${e.name}`, src)).mtimeMs;
       const to = statSync(new URL(`${rel}${e.name.slice(0, -3)}.js`, dist), { throwIfNoEntry: false });
-      if (!to || to.mtimeMs < from) return false;
+      if (!to || to.mtimeMs < from) return `${rel}${e.name}`;
     }
   }
-  return true;
+  return null;
 }
 
 /** dist/ is current; a deployment may ship dist/ without src/, then there is nothing to be stale against */
-const distIsCurrent = () => (existsSync(src) ? compiledIsCurrent('') : existsSync(new URL('cli/index.js', dist)));
+const hasSrc = existsSync(src);
+const stale = process.env.MLOPS_FROM_SOURCE === '1' ? null : hasSrc ? staleSource('') : null;
 
-if (process.env.MLOPS_FROM_SOURCE !== '1' && distIsCurrent()) {
+if (process.env.MLOPS_FROM_SOURCE !== '1' && (hasSrc ? stale === null : existsSync(new URL('cli/index.js', dist)))) {
   await import('../dist/cli/index.js');
 } else {
+  // said once per command on stderr (stdout stays clean for --json): the sources cost start-up time and memory
+  if (stale !== null) {
+    const why = existsSync(new URL('cli/index.js', dist)) ? `dist/ is older than src/${stale}` : 'dist/ is not built';
+    process.stderr.write(`mlops: ${why}; running the TypeScript sources (slower, more memory): npm run build\n`);
+  }
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/cli/index.ts');

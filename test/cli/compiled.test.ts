@@ -72,11 +72,17 @@ describe("launcher: compiled tree or sources", () => {
 
   it("runs dist/ when every source has an up-to-date .js, the sources otherwise", async () => {
     setup();
-    assert.equal((await launch()).stdout.trim(), "compiled");
-    // a source edited after the build, deep in the tree
+    const fresh = await launch();
+    assert.equal(fresh.stdout.trim(), "compiled");
+    assert.equal(fresh.stderr, "");
+    // a source edited after the build, deep in the tree: the sources run, and stderr says why
     utimesSync(join(root, "src/ml/deep/x.ts"), 3_000, 3_000);
     const stale = await launch();
     assert.equal(stale.stdout.trim(), "sources", stale.stderr);
+    assert.match(
+      stale.stderr,
+      /^mlops: dist\/ is older than src\/ml\/deep\/x\.ts; running the TypeScript sources/,
+    );
     // rebuilt
     utimesSync(join(root, "dist/ml/deep/x.js"), 3_000, 3_000);
     assert.equal((await launch()).stdout.trim(), "compiled");
@@ -88,15 +94,19 @@ describe("launcher: compiled tree or sources", () => {
     // a declaration file (compiles to nothing) is not a stale source
     write("src/ml/ambient.d.ts", "declare const y: number;\n", 4_000);
     assert.equal((await launch()).stdout.trim(), "compiled");
-    // forced
-    assert.equal((await launch({ MLOPS_FROM_SOURCE: "1" })).stdout.trim(), "sources");
+    // forced: no warning (the sources were asked for)
+    const forced = await launch({ MLOPS_FROM_SOURCE: "1" });
+    assert.equal(forced.stdout.trim(), "sources");
+    assert.equal(forced.stderr, "");
     // a deployment of dist/ alone
     rmSync(join(root, "src"), { recursive: true });
     assert.equal((await launch()).stdout.trim(), "compiled");
     // no build at all
     setup();
     rmSync(join(root, "dist"), { recursive: true });
-    assert.equal((await launch()).stdout.trim(), "sources");
+    const unbuilt = await launch();
+    assert.equal(unbuilt.stdout.trim(), "sources");
+    assert.match(unbuilt.stderr, /^mlops: dist\/ is not built; running the TypeScript sources/);
   });
 });
 
