@@ -29,16 +29,17 @@ function staleSource(rel) {
   return null;
 }
 
-/** dist/ is current; a deployment may ship dist/ without src/, then there is nothing to be stale against */
-const hasSrc = existsSync(src);
-const stale = process.env.MLOPS_FROM_SOURCE === '1' ? null : hasSrc ? staleSource('') : null;
+const forced = process.env.MLOPS_FROM_SOURCE === '1';
+const built = existsSync(new URL('cli/index.js', dist));
+/** a deployment may ship dist/ without src/: then there is nothing for dist/ to be stale against */
+const stale = forced || !existsSync(src) ? null : staleSource('');
 
-if (process.env.MLOPS_FROM_SOURCE !== '1' && (hasSrc ? stale === null : existsSync(new URL('cli/index.js', dist)))) {
+if (!forced && built && stale === null) {
   await import('../dist/cli/index.js');
 } else {
   // said once per command on stderr (stdout stays clean for --json): the sources cost start-up time and memory
   if (stale !== null) {
-    const why = existsSync(new URL('cli/index.js', dist)) ? `dist/ is older than src/${stale}` : 'dist/ is not built';
+    const why = built ? `dist/ is older than src/${stale}` : 'dist/ is not built';
     process.stderr.write(`mlops: ${why}; running the TypeScript sources (slower, more memory): npm run build\n`);
   }
   const { register } = await import('tsx/esm/api');

@@ -66,9 +66,9 @@ export function wasmAdoptAfter(): number {
   return adoptAfter;
 }
 
-/** Whether predictors made now use the wasm kernel (each decides when it is made). */
+/** Whether predictors made now use the wasm kernel (each decides when it is made; a flag, no compilation). */
 export function wasmKernelEnabled(): boolean {
-  return enabled && compiledModule() !== null;
+  return enabled;
 }
 
 function compiledModule(): WebAssembly.Module | null {
@@ -82,8 +82,12 @@ function compiledModule(): WebAssembly.Module | null {
   return compiled;
 }
 
-/** A new, empty shared memory for a layout, or null when none can be had. */
+/**
+ * A new, empty shared memory for a layout, or null when none can be had or the kernel does not compile here (the
+ * module is compiled on the first call of the thread, not when predictors are made).
+ */
 export function layoutMemory(): WebAssembly.Memory | null {
+  if (compiledModule() === null) return null;
   try {
     return new WebAssembly.Memory({ initial: 0, maximum: MAX_PAGES, shared: true });
   } catch {
