@@ -1284,20 +1284,31 @@ export class PredictionLog {
    * with `by`, per value of that categorical input (e.g. ocean_proximity; missing → "(missing)").
    */
   accuracy(
-    opts: { sinceMs?: number; untilMs?: number; modelVersion?: string; by?: string } = {},
+    opts: {
+      sinceMs?: number;
+      untilMs?: number;
+      modelVersion?: string;
+      by?: string;
+      /** Join order (tests): default the cheaper one for the current counts, see accuracyPlan. */
+      plan?: AccuracyPlan;
+    } = {},
   ): AccuracyReport {
     this.assertOpen();
     const since = opts.sinceMs ?? 0,
       until = opts.untilMs ?? this.now() + 1;
     checkTime("sinceMs", since);
     checkTime("untilMs", until);
+    const plan =
+      opts.plan ??
+      accuracyPlan(
+        this.db.prepare("SELECT count(*) FROM feedback").pluck().get() as number,
+        this.db
+          .prepare("SELECT coalesce(sum(n), 0) FROM batches WHERE ts_max >= ? AND ts_min < ?")
+          .pluck()
+          .get(since, until) as number,
+      );
     const rows = this.db
-      .prepare(
-        `SELECT p.model_version AS mv, p.prediction AS pred, f.actual AS actual, p.batch_id AS b, p.row AS r
-         FROM feedback f JOIN predictions p ON p.id = f.prediction_id
-         WHERE p.ts >= ? AND p.ts < ?${opts.modelVersion !== undefined ? " AND p.model_version = ?" : ""}
-         ORDER BY p.batch_id`,
-      )
+      .prepare(accuracySql(plan, opts.modelVersion !== undefined))
       .all(...([since, until, opts.modelVersion].filter((x) => x !== undefined) as (string | number)[])) as {
       mv: string;
       pred: number | null;
@@ -1357,6 +1368,34 @@ export class PredictionLog {
       })),
     };
   }
+}
+
+/**
+ * Join order of the accuracy query. `feedback-first` scans the feedback table and finds each labelled prediction
+ * by its primary key; `window-first` lets SQLite's planner choose, which (the log keeps no statistics) scans every
+ * logged prediction and probes the feedback index: a whole-table scan per monitoring pass, not bounded by the
+ * window, even when no feedback was ever given (138 k predictions, no feedback: 59-65 ms in a fresh process and
+ * 9 ms warm, against 3-5 ms and 0.1 ms feedback-first).
+ */
+export type AccuracyPlan = "feedback-first" | "window-first";
+
+/**
+ * The cheaper plan for `nFeedback` feedback rows and about `nWindow` predictions in the window (from the batches
+ * overlapping it). Measured on 138 k predictions: 1 % labelled, 3.5 vs 24.9 ms; 10 %, 28 vs 59 ms; all labelled,
+ * equal over the whole window and 60 vs 27 ms over a tenth of it, where the window holds fewer rows than feedback.
+ */
+export function accuracyPlan(nFeedback: number, nWindow: number): AccuracyPlan {
+  return nFeedback <= nWindow ? "feedback-first" : "window-first";
+}
+
+/** The accuracy query for a plan. Rows come in (batch, row) order whatever the plan, so sums are bit-identical. */
+export function accuracySql(plan: AccuracyPlan, byVersion: boolean): string {
+  // CROSS JOIN: SQLite keeps the left table as the outer loop
+  const join = plan === "feedback-first" ? "CROSS JOIN" : "JOIN";
+  return `SELECT p.model_version AS mv, p.prediction AS pred, f.actual AS actual, p.batch_id AS b, p.row AS r
+         FROM feedback f ${join} predictions p ON p.id = f.prediction_id
+         WHERE p.ts >= ? AND p.ts < ?${byVersion ? " AND p.model_version = ?" : ""}
+         ORDER BY p.batch_id, p.row`;
 }
 
 function validRecord(r: PredictionRecord): boolean {

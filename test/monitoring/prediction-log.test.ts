@@ -8,6 +8,8 @@ import Database from "better-sqlite3";
 import fc from "fast-check";
 import { categoricalFromStrings, Frame, numericColumn } from "../../src/data/frame.ts";
 import {
+  accuracyPlan,
+  accuracySql,
   chunkFromServingEntry,
   type PredictionChunk,
   NotFoundError,
@@ -172,6 +174,61 @@ describe("PredictionLog", () => {
     assert.equal(v2.within10pct, 100);
     assert.equal(log.accuracy({ modelVersion: "2" }).versions.length, 1);
     assert.equal(log.counts().withFeedback, 4);
+    await log.close();
+  });
+
+  it("accuracy: both join orders give the same report, bit for bit, as a direct computation; the cheaper is chosen", async () => {
+    const log = new PredictionLog({
+      path: dbPath(),
+      batchSize: 37,
+      flushIntervalMs: 10_000,
+      writer: "inline",
+    });
+    // 400 predictions over two versions in batches of 37, ts 1000..1399; actuals for a sparse and a dense subset
+    const recs = Array.from({ length: 400 }, (_, i) => rec(i, 1000 + i, i < 250 ? "1" : "2"));
+    log.append(recs);
+    await log.flush();
+    const actual = (i: number) => 100_000 + i + ((i * 7919) % 23) * 1_000 - 11_000;
+    const labelled: number[] = [];
+    for (let i = 0; i < 400; i += i < 200 ? 3 : 1) labelled.push(i); // sparse then dense
+    for (const i of labelled) await log.recordFeedback(`p-${i}`, actual(i));
+    const cases = [
+      {},
+      { by: "ocean_proximity" },
+      { sinceMs: 1150, untilMs: 1300 },
+      { modelVersion: "2", by: "ocean_proximity" },
+    ];
+    for (const c of cases) {
+      const o = { untilMs: 5_000, ...c }; // a fixed end (the default is now)
+      const ff = log.accuracy({ ...o, plan: "feedback-first" });
+      const wf = log.accuracy({ ...o, plan: "window-first" });
+      assert.deepStrictEqual(ff, wf, JSON.stringify(o));
+      assert.deepStrictEqual(log.accuracy(o), ff);
+      // direct: the labelled rows in the window, in id order within a version (= batch, row order)
+      const lo = (o as { sinceMs?: number }).sinceMs ?? 0;
+      const hi = o.untilMs;
+      for (const v of ff.versions) {
+        const rows = labelled.filter(
+          (i) => recs[i].modelVersion === v.modelVersion && recs[i].ts >= lo && recs[i].ts < hi,
+        );
+        assert.equal(v.n, rows.length);
+        let abs = 0;
+        for (const i of rows) abs += Math.abs(actual(i) - recs[i].prediction);
+        assert.equal(v.mae, abs / rows.length);
+      }
+      assert.ok(ff.versions.length > 0);
+    }
+    // the plans are what they say (SQLite keeps a CROSS JOIN's left table outside; without statistics, its planner
+    // scans the predictions)
+    const db = new Database(log.path, { readonly: true });
+    const detail = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(0, 1e15) as { detail: string }[]).map((r) => r.detail);
+    assert.match(detail(accuracySql("feedback-first", false))[0], /^SCAN f\b/);
+    assert.match(detail(accuracySql("window-first", false))[0], /^SCAN p\b/);
+    db.close();
+    assert.equal(accuracyPlan(0, 400), "feedback-first");
+    assert.equal(accuracyPlan(400, 400), "feedback-first");
+    assert.equal(accuracyPlan(401, 400), "window-first");
     await log.close();
   });
 
