@@ -156,9 +156,12 @@ export interface LatencyStats {
 
 /** Latency quantiles (ms), NaN entries ignored. */
 export function latencyStats(latencyMs: ArrayLike<number>): LatencyStats {
-  const v: number[] = [];
-  for (let i = 0; i < latencyMs.length; i++) if (Number.isFinite(latencyMs[i])) v.push(latencyMs[i]);
-  const s = Float64Array.from(v).sort();
+  // straight into a typed array (a number[] of a window's latencies first cost ~2x the sort)
+  let n = 0;
+  for (let i = 0; i < latencyMs.length; i++) if (Number.isFinite(latencyMs[i])) n++;
+  const s = new Float64Array(n);
+  for (let i = 0, k = 0; i < latencyMs.length; i++) if (Number.isFinite(latencyMs[i])) s[k++] = latencyMs[i];
+  s.sort();
   return {
     n: s.length,
     p50: quantileSorted(s, 0.5),

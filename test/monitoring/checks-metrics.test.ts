@@ -71,6 +71,17 @@ describe("sanity checks", () => {
   it("latency quantiles", () => {
     const l = latencyStats(Array.from({ length: 101 }, (_, i) => i));
     assert.deepEqual([l.p50, l.p99, l.max, l.n], [50, 99, 100, 101]);
+    // non-finite latencies are left out, wherever they are
+    const withBad = [Number.NaN, ...Array.from({ length: 101 }, (_, i) => 100 - i), Number.POSITIVE_INFINITY];
+    withBad.splice(40, 0, Number.NaN);
+    assert.deepEqual(latencyStats(Float64Array.from(withBad)), l);
+    assert.deepEqual(latencyStats([Number.NaN]), {
+      n: 0,
+      p50: Number.NaN,
+      p90: Number.NaN,
+      p99: Number.NaN,
+      max: Number.NaN,
+    });
   });
 });
 
