@@ -220,7 +220,7 @@ describe("PredictionLog", () => {
     }
     // the plans are what they say (SQLite keeps a CROSS JOIN's left table outside; without statistics, its planner
     // scans the predictions)
-    const db = new Database(log.path, { readonly: true });
+    const db = new Database(log.path, { fileMustExist: true }); // a second connection, for EXPLAIN only
     const detail = (sql: string) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(0, 1e15) as { detail: string }[]).map((r) => r.detail);
     assert.match(detail(accuracySql("feedback-first", false))[0], /^SCAN f\b/);
