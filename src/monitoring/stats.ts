@@ -109,6 +109,16 @@ function assertNonEmpty(name: string, v: ArrayLike<number>): void {
   if (v.length === 0) throw new RangeError(`${name}: empty sample`);
 }
 
+/** The finite values of `v`, in order, as a Float64Array (NaN and ±Infinity left out). */
+export function finiteValues(v: ArrayLike<number>): Float64Array {
+  // counted first, then copied: no number[] in between (for a window's 138 k latencies that cost ~2x the sort)
+  let n = 0;
+  for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i])) n++;
+  const out = new Float64Array(n);
+  for (let i = 0, k = 0; i < v.length; i++) if (Number.isFinite(v[i])) out[k++] = v[i];
+  return out;
+}
+
 /** Sorted copy as Float64Array; throws on NaN (callers must drop missing values). */
 export function sortedCopy(v: ArrayLike<number>, name = "sample"): Float64Array {
   const out = Float64Array.from(v);
