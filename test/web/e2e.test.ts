@@ -67,7 +67,7 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
     assert.equal(((await json.json()) as { docs_url: string }).docs_url, "/docs");
   });
 
-  it("first load of every page is under 1 s (cold browser cache, median of 3; data requests reported)", async () => {
+  it("first load of every page is under 1 s (cold browser cache, median of 3, remeasured once when over; data requests reported)", async () => {
     // One page load in a fresh context: the load event and the end of the page's last request, both relative
     // to navigation start. Each context has an empty cache; the browser process itself is warmed first,
     // because its own start-up (renderer process, first compile) is not the page's load time.
@@ -88,17 +88,31 @@ describe("dashboard in a real browser", { skip, timeout: 600_000 }, () => {
       }
     };
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    await loadOnce("predict"); // warm the browser process
-    const times: Record<string, { load: number; data: number }> = {};
-    for (const id of ["predict", "batch", "experiments", "models", "monitoring"]) {
+    const medianOf3 = async (id: string) => {
       const runs = [await loadOnce(id), await loadOnce(id), await loadOnce(id)];
-      times[id] = {
+      return {
         load: Math.round(median(runs.map((r) => r.load))),
         data: Math.round(median(runs.map((r) => r.data))),
       };
-      assert.ok(times[id].load < 1000, `${id}: load event at ${times[id].load} ms (median of 3)`);
+    };
+    await loadOnce("predict"); // warm the browser process
+    const times: Record<string, { load: number; data: number }> = {};
+    const slowFirst: Record<string, number> = {};
+    for (const id of ["predict", "batch", "experiments", "models", "monitoring"]) {
+      // The browser and this test's server share the machine with another test file (--test-concurrency=2);
+      // a CPU-heavy neighbour once pushed a median to 1.18 s (idle: 130-440 ms). A median over 1 s is measured
+      // once more, and the page fails only when the second median is over 1 s too.
+      let t = await medianOf3(id);
+      if (t.load >= 1000) {
+        slowFirst[id] = t.load;
+        t = await medianOf3(id);
+      }
+      times[id] = t;
+      assert.ok(t.load < 1000, `${id}: load event at ${t.load} ms (median of 3, twice)`);
     }
-    console.log(`# first load per page (median of 3), ms after navigation start: ${JSON.stringify(times)}`);
+    console.log(
+      `# first load per page (median of 3), ms after navigation start: ${JSON.stringify(times)}; remeasured: ${JSON.stringify(slowFirst)}`,
+    );
   });
 
   it("submits a prediction and shows price, interval, version and map", async () => {
