@@ -19,9 +19,9 @@
  *
  * Measured:
  * - peak one-row throughput with the prediction log off and on, and of the FastAPI `async def` handler: three
- *   long-lived servers measured alternately (off, on, FastAPI, off, on, FastAPI, ..., off: each "on" and each
- *   FastAPI run between two "off" runs) for --rounds rounds of --duration s × --connections after a --warmup s
- *   warm-up; medians, on/off = median over rounds of on / mean(bracketing off), and ours/FastAPI = median over
+ *   long-lived servers measured alternately (off, on, off, FastAPI, off, on, off, FastAPI, ..., off: each "on"
+ *   and each FastAPI run right between two "off" runs) for --rounds rounds of --duration s × --connections after
+ *   a --warmup s warm-up; medians, on/off = median over rounds of on / mean(bracketing off), and ours/FastAPI = median over
  *   rounds of mean(bracketing off) / FastAPI (the machine's speed moves by 1.5× within a minute, so the two sides
  *   of a ratio are measured in the same minute);
  *   after the run the "on" child is stopped and its PredictionLog.stats() (dropped, written) is compared with
@@ -197,7 +197,7 @@ export interface BenchServeResult {
     on: LoadResult[];
     offMedianReqPerSec: number;
     onMedianReqPerSec: number;
-    /** median(on) / median(off) (off has one run more than on). */
+    /** median(on) / median(off) (off runs bracket every on and every FastAPI run). */
     ratioOnOffMedians: number;
     /** Median of `roundRatios`: the on/off ratio the goal is judged on. */
     ratioOnOff: number;
@@ -718,28 +718,39 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
       log(`${t.label}: ${t.url}; warm-up ${warmupSec} s`);
       await loadRun(`warm-up ${t.label}`, t.url, one, { ...lo, durationSec: warmupSec });
     }
-    // off, on, FastAPI, off, on, FastAPI, ..., off: every "on" and every FastAPI run is bracketed by two "off"
-    // runs, so a drift of the machine's speed during the measurement (JIT still warming, other load coming and
-    // going, the VM's phases) cancels in the ratios.
+    // off, on, off, FastAPI, off, on, off, FastAPI, ..., off: every "on" and every FastAPI run sits between two
+    // "off" runs, right before and right after it, so a drift of the machine's speed during the measurement (JIT
+    // still warming, other load coming and going, the VM's phases) cancels in the ratios.
     const offRuns: LoadResult[] = [];
     const onRuns: LoadResult[] = [];
     const refRuns: LoadResult[] = [];
     const runsOf = [offRuns, onRuns, refRuns];
-    for (let r = 1; r <= rounds + 1; r++) {
-      for (const [k, t] of peakTargets.entries()) {
-        if (r > rounds && k > 0) break;
-        const res = await loadRun(t.label, t.url, one, lo);
-        runsOf[k].push(res);
-        log(
-          `${r > rounds ? "closing run" : `round ${r}/${rounds}`} ${t.label}: ${res.reqPerSec} req/s, p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+    /** mean req/s of the off runs just before and just after run i of an on/FastAPI series */
+    const brackets: [number[], number[], number[]] = [[], [], []];
+    const measure = async (k: number, round: string) => {
+      const t = peakTargets[k];
+      const res = await loadRun(t.label, t.url, one, lo);
+      runsOf[k].push(res);
+      log(
+        `${round} ${t.label}: ${res.reqPerSec} req/s, p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+      );
+    };
+    await measure(0, `round 1/${rounds}`);
+    for (let r = 1; r <= rounds; r++) {
+      for (let k = 1; k < peakTargets.length; k++) {
+        const before = offRuns.length - 1;
+        await measure(k, `round ${r}/${rounds}`);
+        await measure(
+          0,
+          k === peakTargets.length - 1 && r === rounds ? "closing run" : `round ${r}/${rounds}`,
         );
+        brackets[k].push((offRuns[before].reqPerSec + offRuns[before + 1].reqPerSec) / 2);
       }
     }
     const offMedian = median(offRuns.map((x) => x.reqPerSec));
     const onMedian = median(onRuns.map((x) => x.reqPerSec));
-    const bracketingOff = (i: number) => (offRuns[i].reqPerSec + offRuns[i + 1].reqPerSec) / 2;
-    const roundRatios = onRuns.map((x, i) => r3(x.reqPerSec / bracketingOff(i)));
-    const refRoundRatios = refRuns.map((x, i) => r3(bracketingOff(i) / x.reqPerSec));
+    const roundRatios = onRuns.map((x, i) => r3(x.reqPerSec / brackets[1][i]));
+    const refRoundRatios = refRuns.map((x, i) => r3(brackets[2][i] / x.reqPerSec));
 
     // ---- latency at half of the peak: rounds of steady arrivals against log off and log on (each at half of its
     // own median peak: `mlops serve` runs with the log on by default) and the floor control, interleaved (judged:
@@ -1067,11 +1078,11 @@ export function serveMarkdown(r: BenchServeResult): string {
       ? `FastAPI reference model: \`${r.referenceModel}\` (raw 8 numeric + one-hot features, no feature pipeline).`
       : "",
     "",
-    `One-row POST /api/v1/predict, autocannon ${r.durationSec} s × ${r.connections} connections on loopback, ${r.rounds} alternating rounds (log off, log on${r.peak.ref.length ? ", FastAPI async def" : ""}, …, log off: each log-on${r.peak.ref.length ? " and each FastAPI" : ""} run between two log-off runs) after a ${r.warmupSec} s warm-up per server; latency percentiles from per-response times. Load average (1/5/15 min) at start ${r.loadAvg.start.join(" ")}, at end ${r.loadAvg.end.join(" ")} (2 cores shared with the load generator).`,
+    `One-row POST /api/v1/predict, autocannon ${r.durationSec} s × ${r.connections} connections on loopback, ${r.rounds} alternating rounds (log off, log on, log off${r.peak.ref.length ? ", FastAPI async def, log off" : ""}, …: each log-on${r.peak.ref.length ? " and each FastAPI" : ""} run right between two log-off runs) after a ${r.warmupSec} s warm-up per server; latency percentiles from per-response times. Load average (1/5/15 min) at start ${r.loadAvg.start.join(" ")}, at end ${r.loadAvg.end.join(" ")} (2 cores shared with the load generator).`,
     "",
     "| server | req/s | p50 (ms) | p99 (ms) | p99.9 (ms) | non-2xx | errors |",
     "|---|---:|---:|---:|---:|---:|---:|",
-    ...r.peak.off.map((l, i) => row({ ...l, target: `${l.target} (round ${i + 1})` })),
+    ...r.peak.off.map((l, i) => row({ ...l, target: `${l.target} (run ${i + 1} of ${r.peak.off.length})` })),
     ...r.peak.on.map((l, i) => row({ ...l, target: `${l.target} (round ${i + 1})` })),
     ...r.peak.ref.map((l, i) => row({ ...l, target: `${l.target} (round ${i + 1})` })),
     ...r.halfPeak.map(row),
