@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { writeFileAtomicStreaming } from "../src/data/atomic.ts";
 import { Rng } from "../src/data/prng.ts";
+import { median } from "./stats.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BUNDLED = join(ROOT, "data/california_housing.csv");
@@ -72,12 +73,6 @@ export interface Measurement {
   peakRssMiBMedian: number;
   rows: number;
   cols: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/data/prng.ts";
+import { saveModelFile } from "../src/ml/codec.ts";
 import {
   BinnedDataset,
   clearBinningCache,
@@ -16,11 +17,11 @@ import {
   GradientBoostingRegressor,
   RandomForestRegressor,
 } from "../src/ml/tree/index.ts";
-import { saveModelFile } from "../src/ml/codec.ts";
 import type { Matrix, Regressor } from "../src/ml/types.ts";
 import { matrix } from "../src/ml/types.ts";
 import { type NativeWalk, nativeWalk } from "./native-walk.ts";
-import { type Latency, latency, median } from "./predict-latency.ts";
+import { type Latency, latency } from "./predict-latency.ts";
+import { median } from "./stats.ts";
 
 const CATS = ["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"];
 const NAMES = [

@@ -15,11 +15,7 @@ import { computeDrift } from "../src/monitoring/drift.ts";
 import { PredictionLog, type PredictionRecord } from "../src/monitoring/prediction-log.ts";
 import { buildReferenceProfile, serializeReferenceProfile } from "../src/monitoring/reference.ts";
 import { renderDriftHtml } from "../src/monitoring/report-html.ts";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+import { median } from "./stats.ts";
 
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 

@@ -14,7 +14,7 @@ import { predictSumsParallel } from "../src/ml/tree/pool.ts";
 import { TreeEnsemblePredictor } from "../src/ml/tree/predict.ts";
 import { setWasmKernel } from "../src/ml/tree/walk_wasm.ts";
 import type { Matrix } from "../src/ml/types.ts";
-import { median } from "./predict-latency.ts";
+import { median } from "./stats.ts";
 
 export interface NativeWalk {
   rows: number;

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "./stats.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const CSV = join(ROOT, "data", "california_housing.csv");
@@ -22,12 +23,6 @@ export interface PipelineRun {
   metrics: Record<string, number>;
   promoted: unknown;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** One `mlops run --json` in a child process under /usr/bin/time -v. */
 export function runCli(home: string, overrides: string[] = []): PipelineRun {

@@ -6,16 +6,11 @@
  */
 import type { Matrix, Regressor } from "../src/ml/types.ts";
 import { matrix } from "../src/ml/types.ts";
+import { median } from "./stats.ts";
 
 export interface Latency {
   single_row_us: number;
   batch_1000_ms: number;
-}
-
-export function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export function latency(model: Regressor, X: Matrix): Latency {

@@ -57,6 +57,7 @@ import { openTracking } from "../src/tracking/index.ts";
 import { freePort } from "../test/helpers/net.ts";
 import { encodeTestServable, SAMPLE } from "../test/helpers/servable.ts";
 import { openLoopInChild } from "./open-loop.ts";
+import { median, percentileSorted } from "./stats.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const DATA_CSV = join(REPO, "data", "california_housing.csv");
@@ -242,18 +243,6 @@ function procStatusMiB(pid: number | undefined, field: "VmRSS" | "VmHWM"): numbe
   }
 }
 
-function quantile(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-function median(xs: number[]): number {
-  return quantile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  );
-}
-
 const r2 = (x: number) => Number(x.toFixed(2));
 const r3 = (x: number) => Number(x.toFixed(3));
 const loadNow = () => loadavg().map((x) => r2(x));
@@ -383,9 +372,9 @@ async function loadRun(
   return {
     target,
     reqPerSec: Math.round(result.requests.total / o.durationSec),
-    p50Ms: r3(quantile(s, 0.5)),
-    p99Ms: r3(quantile(s, 0.99)),
-    p999Ms: r3(quantile(s, 0.999)),
+    p50Ms: r3(percentileSorted(s, 0.5)),
+    p99Ms: r3(percentileSorted(s, 0.99)),
+    p999Ms: r3(percentileSorted(s, 0.999)),
     maxMs: r3(s.length ? s[s.length - 1] : Number.NaN),
     requests: result.requests.total,
     ok2xx: result["2xx"],
@@ -411,9 +400,9 @@ async function openLoopRun(
   return {
     target,
     reqPerSec: r.reqPerSec,
-    p50Ms: r3(quantile(s, 0.5)),
-    p99Ms: r3(quantile(s, 0.99)),
-    p999Ms: r3(quantile(s, 0.999)),
+    p50Ms: r3(percentileSorted(s, 0.5)),
+    p99Ms: r3(percentileSorted(s, 0.99)),
+    p999Ms: r3(percentileSorted(s, 0.999)),
     maxMs: r3(s.length ? s[s.length - 1] : Number.NaN),
     requests: r.requests,
     ok2xx: r.ok2xx,
@@ -492,13 +481,13 @@ async function batchProbe(target: string, url: string, rows: number, n: number):
     target,
     rows,
     requests: n,
-    roundTripP50Ms: r2(quantile(sr, 0.5)),
-    roundTripP90Ms: r2(quantile(sr, 0.9)),
+    roundTripP50Ms: r2(percentileSorted(sr, 0.5)),
+    roundTripP90Ms: r2(percentileSorted(sr, 0.9)),
   };
   if (server.length > 0) {
     const ss = [...server].sort((a, b) => a - b);
-    out.serverP50Ms = r3(quantile(ss, 0.5));
-    out.serverP90Ms = r3(quantile(ss, 0.9));
+    out.serverP50Ms = r3(percentileSorted(ss, 0.5));
+    out.serverP90Ms = r3(percentileSorted(ss, 0.9));
     out.stagesP50Ms = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, r3(median(v))]));
   }
   return out;
@@ -805,7 +794,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
         runs: runs.length,
         p99Ms: runs.map((x) => x.p99Ms),
         medianP99Ms: r3(median(runs.map((x) => x.p99Ms))),
-        pooledP99Ms: r3(quantile(all, 0.99)),
+        pooledP99Ms: r3(percentileSorted(all, 0.99)),
         medianP50Ms: r3(median(runs.map((x) => x.p50Ms))),
         non2xx: runs.reduce((a, x) => a + x.non2xx, 0),
         errors: runs.reduce((a, x) => a + x.errors, 0),
