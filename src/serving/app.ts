@@ -62,8 +62,14 @@ export interface CreateAppOptions {
   pollIntervalMs?: number;
   /** Max rows per request (default 10,000); more → 413. */
   maxBatch?: number;
-  /** Max request body bytes (default 16 MiB); more → 413. */
+  /** Max request body bytes (default 10 MiB, as `serve.body_limit_bytes`); more → 413. */
   bodyLimit?: number;
+  /**
+   * Time a client gets to send a whole request, headers and body (default 30,000 ms, as
+   * `serve.request_timeout_ms`; 0 = none): a slower one gets 408 and its connection is closed, so stalled or
+   * trickling clients cannot hold sockets and buffers forever. Not a limit on the handler's own time.
+   */
+  requestTimeoutMs?: number;
   /** Admin API key (from config/env). Unset → admin routes answer 503. */
   adminApiKey?: string;
   /** Called after each prediction response has been sent (monitoring log). Never blocks the response. */
@@ -101,9 +107,25 @@ export interface ServingHandle {
   flushHooks(): Promise<void>;
   /** The monitoring handle (null when monitoring is off). */
   monitoring: ServingMonitoring | null;
+  /**
+   * Write out the app's own asynchronous stdout log and end it (before process.exit: an exit with a write in
+   * flight could put the last lines out of order, since pino's exit flush skips the write in progress).
+   */
+  endLog(): Promise<void>;
 }
 
 export type ServingApp = FastifyInstance & { mlops: ServingHandle };
+
+/** Rows whose prediction or interval bound is NaN or ±Infinity (JSON cannot carry them). */
+function nonFiniteRows(out: PredictionBatch): number[] {
+  const bad: number[] = [];
+  const { predictions: p, lower: lo, upper: hi } = out;
+  for (let i = 0; i < p.length; i++) {
+    // x - x is 0 for every finite x and NaN for NaN/±Infinity: one comparison per value
+    if (p[i] - p[i] !== 0 || lo[i] - lo[i] !== 0 || hi[i] - hi[i] !== 0) bad.push(i);
+  }
+  return bad;
+}
 
 /** An error with an HTTP status and optional field-level details (rendered per protocol). */
 export class ApiError extends Error {
@@ -122,7 +144,6 @@ interface ReqState {
   t0: number;
   parsed: number;
   validated: number;
-  features?: number;
   predict?: number;
   serialized?: number;
   rows?: number;
@@ -194,13 +215,15 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   const contract = opts.contract;
   const cols: InputColumn[] = inputColumns(contract);
   const maxBatch = opts.maxBatch ?? 10_000;
-  const bodyLimit = opts.bodyLimit ?? 16 * 1024 * 1024;
+  const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const clock = opts.clock ?? Date.now;
   const apiVersion = opts.apiVersion ?? "1.0.0";
   const title = opts.title ?? DEFAULT_TITLE;
   const description = opts.description ?? title;
   const sampleRows = opts.metricsSampleRows ?? 256;
 
+  let logDest: ReturnType<typeof pino.destination> | null = null;
   const fastify = Fastify({
     ...(opts.loggerInstance
       ? { loggerInstance: opts.loggerInstance }
@@ -210,10 +233,21 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
             logger: {
               level: opts.logLevel ?? "info",
               // asynchronous stdout writes: a busy server batches log lines instead of blocking per request
-              stream: pino.destination({ dest: 1, sync: false }),
+              stream: (logDest = pino.destination({ dest: 1, sync: false })),
             },
           }),
     bodyLimit,
+    requestTimeout,
+    // Node checks request deadlines every connectionsCheckingInterval (30 s by default): a quarter of the
+    // timeout keeps the effective deadline within 25 % of the configured one; headers get no longer than a request
+    ...(requestTimeout > 0
+      ? {
+          http: {
+            connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.ceil(requestTimeout / 4))),
+            headersTimeout: Math.min(60_000, requestTimeout),
+          },
+        }
+      : {}),
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
@@ -268,6 +302,18 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     monitoring: null,
+    endLog: () =>
+      new Promise<void>((resolve) => {
+        const dest = logDest;
+        if (!dest || (dest as unknown as { destroyed?: boolean }).destroyed) return resolve();
+        const timer = setTimeout(resolve, 1000); // bounded: a blocked stdout must not hold the exit
+        timer.unref();
+        dest.once("finish", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        dest.end(); // writes what is buffered after the write in flight, in order, then 'finish'
+      }),
   };
   app.decorate("mlops", handle);
 
@@ -393,7 +439,6 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
       t0: t,
       parsed: t,
       validated: t,
-      features: undefined,
       predict: undefined,
       serialized: undefined,
       rows: undefined,
@@ -479,14 +524,15 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
           route,
           statusCode: reply.statusCode,
           responseTimeMs: Number(elapsed.toFixed(3)),
-          ...(s?.predict !== undefined
+          // the same stages as the Server-Timing header (features includes the model's own feature step)
+          ...(s?.predict !== undefined && s.featuresDur !== undefined && s.predictDur !== undefined
             ? {
                 rows: s.rows,
                 timings: {
                   parse: Number(ms(s.t0, s.parsed)),
                   validate: Number(ms(s.parsed, s.validated)),
-                  features: Number(ms(s.validated, s.features)),
-                  predict: Number(ms(s.features ?? s.validated, s.predict)),
+                  features: Number(s.featuresDur.toFixed(3)),
+                  predict: Number(s.predictDur.toFixed(3)),
                   serialize: Number(ms(s.predict, s.serialized)),
                 },
               }
@@ -570,7 +616,6 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     const s = stateOf(req);
     const frame = built.frame;
     const tFeat = performance.now();
-    if (s) s.features = tFeat;
     let out: PredictionBatch;
     try {
       out = cur.model.predict(frame);
@@ -580,6 +625,21 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
     }
     if (out.predictions.length !== frame.nRows) {
       throw new Error(`model returned ${out.predictions.length} predictions for ${frame.nRows} rows`);
+    }
+    const unscorable = nonFiniteRows(out);
+    if (unscorable.length > 0) {
+      // inputs inside the contract's ranges can still be far outside the training data (e.g. total_rooms = 1e308
+      // overflows a linear model): name the rows instead of answering null or a 500; nothing is logged
+      const v1 = route === "/api/v1/predict";
+      throw new ApiError(
+        v1 ? 422 : 400,
+        `the model cannot score ${unscorable.length} row(s): prediction not finite`,
+        unscorable.slice(0, 100).map((i) => ({
+          loc: v1 ? ["body", "instances", i] : ["body", "row", i],
+          msg: "The model's prediction for this row is not a finite number (inputs far outside the training data?)",
+          type: "unscorable",
+        })),
+      );
     }
     const tEnd = performance.now();
     const prefix = req.id;
@@ -872,10 +932,14 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
       }
       const healthy = cur !== null && example.ok === true;
       const sourcesOk = sources.every((s) => s.ok);
+      // a newer version that could not be served (rejected) or a failing reload: still serving, but say so
+      const last = manager.lastLoad;
+      const reloadOk = last === null || last.outcome === "success" || last.outcome === "unchanged";
       reply.code(healthy ? 200 : 503);
       return {
-        status: healthy ? (sourcesOk ? "ok" : "warn") : "failing",
+        status: healthy ? (sourcesOk && reloadOk ? "ok" : "warn") : "failing",
         checks: {
+          last_load: last ? { ok: reloadOk, ...last } : { ok: false, reason: "no load attempted yet" },
           model: cur
             ? { ok: true, name: cur.model.name, version: cur.model.version, source: cur.source }
             : { ok: false, reason: manager.status().reason },
@@ -1310,22 +1374,27 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   await app.listen({ host, port: opts.port ?? 8000 });
   const addr = app.server.address() as AddressInfo;
   let closing: Promise<void> | null = null;
+  // The log goes to stdout through an asynchronous destination: wait for its pending writes before exiting
+  // (process.exit with a write still in flight put the last request's line after "shutdown complete").
+  const exit = (code: number) => {
+    void app.mlops.endLog().then(() => process.exit(code));
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     app.log.info({ signal }, "shutting down: draining in-flight requests");
     const timer = setTimeout(() => {
       app.log.error({ signal }, "shutdown timed out");
-      process.exit(1);
+      exit(1);
     }, opts.shutdownTimeoutMs ?? 10_000);
     timer.unref();
     close().then(
       () => {
         clearTimeout(timer);
         app.log.info("shutdown complete");
-        if (opts.exitOnSignal ?? true) process.exit(0);
+        if (opts.exitOnSignal ?? true) exit(0);
       },
       (err) => {
         app.log.error({ err }, "shutdown failed");
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -12,7 +12,6 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
-  handleAll,
   handleWhen,
   type IPolicy,
   retry,
@@ -22,7 +21,7 @@ import {
 } from "cockatiel";
 import type { DatasetContract } from "../data/contract-types.ts";
 import { frameFromRecords, inputColumns, inputSignature } from "./schema.ts";
-import type { ModelSource, ServableModel } from "./types.ts";
+import { ModelDecodeError, type ModelSource, type ServableModel } from "./types.ts";
 
 export interface LoadedModel {
   readonly model: ServableModel;
@@ -44,6 +43,9 @@ export type LoaderEvent =
       error?: string;
     }
   | { type: "breaker"; source: string; state: "closed" | "open" | "half_open" | "isolated" };
+
+/** The most recent load attempt of one source (what /health/deep reports). */
+export type LastLoad = Omit<LoaderEvent & { type: "load" }, "type"> & { at: string };
 
 export interface ReloadResult {
   status: "swapped" | "unchanged" | "rejected" | "failed" | "stopped";
@@ -164,6 +166,7 @@ export class ModelManager {
   private inflight: Promise<ReloadResult> | null = null;
   private primaryToken: string | null = null;
   private rejectedToken: string | null = null;
+  private lastLoad_: LastLoad | null = null;
   private lastError: string | null = "model not loaded yet";
   private lastAttemptAt: number | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -187,10 +190,15 @@ export class ModelManager {
     const attemptTimeout = opts.attemptTimeoutMs ?? 5000;
     this.breakers = [];
     this.policies = this.sources.map((src) => {
-      const breaker = circuitBreaker(handleAll, {
-        halfOpenAfter: opts.breaker?.halfOpenAfterMs ?? 30_000,
-        breaker: new ConsecutiveBreaker(opts.breaker?.threshold ?? 3),
-      });
+      // a fetched-but-undecodable model is the version's fault, not the source's: it neither trips the breaker
+      // nor is retried (the cascade rejects that version instead)
+      const breaker = circuitBreaker(
+        handleWhen((e) => !(e instanceof ModelDecodeError)),
+        {
+          halfOpenAfter: opts.breaker?.halfOpenAfterMs ?? 30_000,
+          breaker: new ConsecutiveBreaker(opts.breaker?.threshold ?? 3),
+        },
+      );
       breaker.onStateChange((s) => {
         const state = STATE_NAMES[s];
         this.log.info({ source: src.name, state }, "model source circuit breaker state changed");
@@ -198,7 +206,9 @@ export class ModelManager {
       });
       this.breakers.push(breaker);
       const retryPolicy = retry(
-        handleWhen((e) => !(e instanceof BrokenCircuitError) && !this.stopped),
+        handleWhen(
+          (e) => !(e instanceof BrokenCircuitError) && !(e instanceof ModelDecodeError) && !this.stopped,
+        ),
         {
           maxAttempts: opts.retry?.maxRetries ?? 2,
           backoff: new ExponentialBackoff({
@@ -220,22 +230,36 @@ export class ModelManager {
     return this.sources.map((s) => s.name);
   }
 
-  /** Reachability of every source via its change token (null token = not reachable / nothing there). */
+  /** The most recent load attempt (success, failure, rejection or unchanged), or null before the first. */
+  get lastLoad(): LastLoad | null {
+    return this.lastLoad_;
+  }
+
+  /**
+   * Reachability of every source: its own `probe` when it has one (the registry checks the alias and that the
+   * artifact store holds the bytes it points at), else its change token (null = not reachable / nothing there).
+   */
   async probeSources(
     timeoutMs = 2000,
-  ): Promise<{ name: string; ok: boolean; token: string | null; error?: string; note?: string }[]> {
+  ): Promise<
+    ({ name: string; ok: boolean; token: string | null; error?: string; note?: string } & Record<
+      string,
+      unknown
+    >)[]
+  > {
     return await Promise.all(
       this.sources.map(async (s) => {
-        if (!s.currentVersion) return { name: s.name, ok: true, token: null, note: "no change token" };
+        if (!s.probe && !s.currentVersion)
+          return { name: s.name, ok: true, token: null, note: "no change token" };
         let timer: NodeJS.Timeout | undefined;
         try {
-          const token = await Promise.race([
-            s.currentVersion(),
+          const probed = await Promise.race([
+            s.probe ? s.probe() : s.currentVersion!().then((token) => ({ ok: token !== null, token })),
             new Promise<never>((_, rej) => {
               timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
             }),
           ]);
-          return { name: s.name, ok: token !== null, token };
+          return { name: s.name, ...probed };
         } catch (e) {
           return { name: s.name, ok: false, token: null, error: (e as Error).message };
         } finally {
@@ -329,10 +353,40 @@ export class ModelManager {
           token = null;
         }
       }
+      /** A version that loaded but cannot serve (undecodable, or failing verification): the old model stays. */
+      const reject = (version: string | undefined, why: string): ReloadResult | null => {
+        const reason = `${src.name}${version === undefined ? "" : ` version ${version}`}: rejected: ${why}`;
+        failures.push(reason);
+        this.log.error({ source: src.name, trigger, version, reason: why }, "model rejected");
+        this.emit({
+          type: "load",
+          outcome: "rejected",
+          trigger,
+          source: src.name,
+          ...(version === undefined ? {} : { version }),
+          error: why,
+        });
+        // remembered, so that polls do not fetch the same bad version again until the alias/file/object moves
+        if (i === 0) this.rejectedToken = token;
+        return prev
+          ? {
+              status: "rejected",
+              previousVersion,
+              modelVersion: previousVersion,
+              source: prev.source,
+              reason,
+            }
+          : null;
+      };
       let model: ServableModel;
       try {
         model = await this.policies[i].execute(({ signal }) => src.load(signal), this.abort.signal);
       } catch (e) {
+        if (e instanceof ModelDecodeError) {
+          const r = reject(undefined, e.message);
+          if (r) return r;
+          continue;
+        }
         const msg =
           e instanceof BrokenCircuitError ? "circuit open (source recently failing)" : (e as Error).message;
         failures.push(`${src.name}: ${msg}`);
@@ -349,30 +403,8 @@ export class ModelManager {
       }
       const check = verifyModel(model, this.opts.contract, this.opts.warmupTolerance ?? 1e-6);
       if (!check.ok) {
-        const reason = `${src.name} version ${model.version}: rejected: ${check.reason}`;
-        failures.push(reason);
-        this.log.error(
-          { source: src.name, trigger, version: model.version, reason: check.reason },
-          "model rejected",
-        );
-        this.emit({
-          type: "load",
-          outcome: "rejected",
-          trigger,
-          source: src.name,
-          version: model.version,
-          error: check.reason,
-        });
-        if (i === 0) this.rejectedToken = token;
-        if (prev) {
-          return {
-            status: "rejected",
-            previousVersion,
-            modelVersion: previousVersion,
-            source: prev.source,
-            reason,
-          };
-        }
+        const r = reject(model.version, check.reason ?? "verification failed");
+        if (r) return r;
         continue;
       }
       // The swap: a single reference assignment.
@@ -426,6 +458,10 @@ export class ModelManager {
   }
 
   private emit(e: LoaderEvent): void {
+    if (e.type === "load") {
+      const { type: _t, ...rest } = e;
+      this.lastLoad_ = { ...rest, at: new Date(this.clock()).toISOString() };
+    }
     try {
       this.opts.onEvent?.(e);
     } catch {

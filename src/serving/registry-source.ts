@@ -6,9 +6,9 @@
 import type { Frame } from "../data/frame.ts";
 import { ModelBundle } from "../features/bundle.ts";
 import { deserializeReferenceProfile, type ReferenceProfile } from "../monitoring/reference.ts";
-import { hasTrackingStore, openTracking, TrackingError } from "../tracking/index.ts";
+import { ArtifactIntegrityError, hasTrackingStore, openTracking, TrackingError } from "../tracking/index.ts";
 import { registerDecoder } from "./decoders.ts";
-import type { ModelSource, PredictionBatch, ServableModel } from "./types.ts";
+import { ModelDecodeError, type ModelSource, type PredictionBatch, type ServableModel } from "./types.ts";
 
 export interface BundleIdentity {
   name?: string;
@@ -93,16 +93,64 @@ export function registrySource(opts: RegistrySourceOptions): ModelSource {
         const v = await t.registry.getVersionByAlias(opts.name, opts.alias);
         if (!v) throw new Error(`${label}: alias '${opts.alias}' is not set`);
         signal.throwIfAborted();
-        const bytes = await t.artifacts.get(v.artifactSha);
+        let bytes: Buffer;
+        try {
+          bytes = await t.artifacts.get(v.artifactSha);
+        } catch (e) {
+          // stored bytes that no longer match their hash will not heal by retrying: reject this version
+          if (e instanceof ArtifactIntegrityError) throw new ModelDecodeError(e.message, { cause: e });
+          throw e;
+        }
         signal.throwIfAborted();
-        const bundle = ModelBundle.decode(bytes, `${label} v${v.version}`);
-        return servableFromBundle(bundle, { name: opts.name, version: String(v.version), alias: opts.alias });
+        try {
+          const bundle = ModelBundle.decode(bytes, `${label} v${v.version}`);
+          return servableFromBundle(bundle, {
+            name: opts.name,
+            version: String(v.version),
+            alias: opts.alias,
+          });
+        } catch (e) {
+          throw new ModelDecodeError((e as Error).message, { cause: e });
+        }
       }),
     currentVersion: () =>
       withTracking(async (t) => {
         const v = await t.registry.getVersionByAlias(opts.name, opts.alias);
         return v ? String(v.version) : null;
       }),
+    probe: async () => {
+      try {
+        return await withTracking(async (t) => {
+          const store = { kind: t.artifacts.kind, location: t.artifacts.location };
+          const v = await t.registry.getVersionByAlias(opts.name, opts.alias);
+          if (!v)
+            return { ok: false, token: null, error: `alias '${opts.alias}' is not set`, detail: { store } };
+          // a stat, not a download: the artifact store answers and holds the bytes the alias points at
+          let ref: Awaited<ReturnType<typeof t.artifacts.stat>>;
+          try {
+            ref = await t.artifacts.stat(v.artifactSha);
+          } catch (e) {
+            return {
+              ok: false,
+              token: String(v.version),
+              error: `artifact store ${store.location} unreachable: ${(e as Error).message}`,
+              detail: { store },
+            };
+          }
+          const detail = { version: v.version, artifact: v.artifactSha.slice(0, 12), store };
+          return ref
+            ? { ok: true, token: String(v.version), detail: { ...detail, bytes: ref.size } }
+            : {
+                ok: false,
+                token: String(v.version),
+                error: `artifact ${v.artifactSha.slice(0, 12)} of version ${v.version} is missing from ${store.location}`,
+                detail,
+              };
+        });
+      } catch (e) {
+        return { ok: false, token: null, error: (e as Error).message };
+      }
+    },
   };
 }
 

@@ -5,7 +5,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { parseS3Url, s3ConfigFromEnv, s3Request } from "../data/s3.ts";
 import { decodeModel } from "./decoders.ts";
-import type { ModelDecoder, ModelSource, ServableModel } from "./types.ts";
+import { decodeOrReject, type ModelDecoder, type ModelSource, type ServableModel } from "./types.ts";
 
 function decoderOrRegistry(decode?: ModelDecoder): ModelDecoder {
   return decode ?? ((bytes, origin) => decodeModel(bytes, origin));
@@ -30,7 +30,11 @@ export function fileSource(opts: FileSourceOptions): ModelSource {
       } catch (e) {
         throw new Error(`model file ${opts.path}: ${(e as Error).message}`);
       }
-      return await decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), opts.path);
+      return await decodeOrReject(
+        decode,
+        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        opts.path,
+      );
     },
     async currentVersion() {
       try {
@@ -113,7 +117,7 @@ export function urlSource(opts: UrlSourceOptions): ModelSource {
         throw new Error(`model URL ${opts.url}: reading body failed: ${(e as Error).message}`);
       }
       if (buf.byteLength > maxBytes) throw new Error(`model URL ${opts.url}: body exceeds ${maxBytes} bytes`);
-      return await decode(new Uint8Array(buf), opts.url);
+      return await decodeOrReject(decode, new Uint8Array(buf), opts.url);
     },
     async currentVersion() {
       try {

@@ -51,6 +51,44 @@ export interface ModelSource {
    * a hot reload.
    */
   currentVersion?(): Promise<string | null>;
+  /**
+   * Health probe for /health/deep, when reachability means more than a change token (the registry: the alias
+   * resolves AND the artifact store holds its bytes). `ok` false with `error` when not; `detail` is reported.
+   */
+  probe?(): Promise<SourceProbe>;
+}
+
+export interface SourceProbe {
+  ok: boolean;
+  token: string | null;
+  error?: string;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * The bytes of a model were fetched but are not a usable model (truncated, corrupt, wrong format): not a transient
+ * failure of the source, so the loader neither retries it nor counts it against the source's circuit breaker; it
+ * rejects that version and remembers its change token, so a poll does not fetch it again until the token moves.
+ */
+export class ModelDecodeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ModelDecodeError";
+  }
+}
+
+/** Decode with `decode`, turning any decoding error into a `ModelDecodeError` (same message). */
+export async function decodeOrReject(
+  decode: ModelDecoder,
+  bytes: Uint8Array,
+  origin: string,
+): Promise<ServableModel> {
+  try {
+    return await decode(bytes, origin);
+  } catch (e) {
+    if (e instanceof ModelDecodeError) throw e;
+    throw new ModelDecodeError((e as Error).message, { cause: e });
+  }
 }
 
 /** Turns stored bytes (file/URL body) into a servable model. `origin` names the file/URL for error messages. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import pino from "pino";
 import { createApp, type ServingApp } from "../../src/serving/app.ts";
 import { defineSource } from "../../src/serving/sources.ts";
 import type { PredictionLogEntry } from "../../src/serving/types.ts";
@@ -246,6 +248,116 @@ describe("validation", () => {
     );
     assert.equal(r.headers["x-request-id"], "abc-123");
     assert.equal(r.json().predictions[0].prediction_id, "abc-123-0");
+  });
+});
+
+describe("rows the model cannot score", () => {
+  // inputs inside the contract can still overflow a model (a linear model and total_rooms = 1e308): such rows
+  // are named in a 4xx, never answered with null (JSON has no NaN/Infinity) nor a 500
+  let app: ServingApp;
+  const logged: PredictionLogEntry[] = [];
+  before(async () => {
+    const base = makeTestServable({ version: "nf" });
+    app = await makeApp({
+      sources: [
+        defineSource({
+          name: "test",
+          load: async () => ({
+            ...base,
+            predict: (frame) => {
+              const out = base.predict(frame);
+              const income = frame.numeric("median_income");
+              for (let i = 0; i < income.length; i++) {
+                if (income[i] === 77) out.predictions[i] = Number.NaN;
+                if (income[i] === 78) out.upper[i] = Number.POSITIVE_INFINITY;
+              }
+              return out;
+            },
+          }),
+        }),
+      ],
+      onPrediction: (e) => {
+        logged.push(e);
+      },
+    });
+  });
+  after(() => app.close());
+
+  it("422 (v1) / 400 (MLflow, V2) naming every such row; nothing is logged", async () => {
+    const rows = [SAMPLE, { ...SAMPLE, median_income: 77 }, SAMPLE, { ...SAMPLE, median_income: 78 }];
+    const r = await post(app, "/api/v1/predict", { instances: rows });
+    assert.equal(r.statusCode, 422);
+    assert.deepEqual(
+      r.json().detail.map((d: { loc: unknown[]; type: string }) => [d.loc, d.type]),
+      [
+        [["body", "instances", 1], "unscorable"],
+        [["body", "instances", 3], "unscorable"],
+      ],
+    );
+    const m = await post(app, "/invocations", { dataframe_records: rows });
+    assert.equal(m.statusCode, 400);
+    assert.equal(m.json().error_code, "BAD_REQUEST");
+    assert.deepEqual(
+      m.json().detail.map((d: { loc: unknown[] }) => d.loc),
+      [
+        ["body", "row", 1],
+        ["body", "row", 3],
+      ],
+    );
+    const v2 = await post(app, "/v2/models/housing_price_model/infer", {
+      inputs: Object.entries({ ...SAMPLE, median_income: 77 }).map(([name, v]) => ({
+        name,
+        shape: [1],
+        datatype: typeof v === "number" ? "FP64" : "BYTES",
+        data: [v],
+      })),
+    });
+    assert.equal(v2.statusCode, 400);
+    assert.match(v2.json().error, /cannot score 1 row/);
+    const ok = await post(app, "/api/v1/predict", { instances: [SAMPLE] });
+    assert.equal(ok.statusCode, 200);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(logged.length, 1, "only the scorable request reaches the prediction log");
+  });
+});
+
+describe("request log line", () => {
+  it("one JSON line per request: request id, route, status and the Server-Timing stages", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const app = await makeApp({ loggerInstance: pino({ level: "info" }, stream) });
+    try {
+      const r = await post(app, "/api/v1/predict", { instances: BATCH }, { "x-request-id": "log-line-1" });
+      assert.equal(r.statusCode, 200);
+      const bad = await post(app, "/api/v1/predict", { instances: [] }, { "x-request-id": "log-line-2" });
+      assert.equal(bad.statusCode, 422);
+      const line = lines.find((l) => l.reqId === "log-line-1" && l.msg === "request completed");
+      assert.ok(line, `no completed line for the request in ${JSON.stringify(lines).slice(0, 500)}`);
+      assert.equal(line.route, "/api/v1/predict");
+      assert.equal(line.statusCode, 200);
+      assert.equal(line.rows, 3);
+      const timings = line.timings as Record<string, number>;
+      assert.deepEqual(Object.keys(timings), ["parse", "validate", "features", "predict", "serialize"]);
+      const header = Object.fromEntries(
+        String(r.headers["server-timing"])
+          .split(", ")
+          .map((p) => {
+            const [k, v] = p.split(";dur=");
+            return [k, Number(v)];
+          }),
+      );
+      for (const k of ["parse", "validate", "features", "predict"]) assert.equal(timings[k], header[k], k);
+      const failed = lines.find((l) => l.reqId === "log-line-2" && l.msg === "request completed");
+      assert.equal(failed?.statusCode, 422);
+      assert.equal(failed?.timings, undefined);
+    } finally {
+      await app.close();
+    }
   });
 });
 

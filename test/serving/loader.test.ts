@@ -94,7 +94,10 @@ describe("sources", () => {
         /timed out after 150 ms/,
       );
       assert.ok(Date.now() - t0 < 2000);
-      assert.throws(() => urlSource({ url: "file:///etc/passwd" }), /only http:, https: and s3: are supported/);
+      assert.throws(
+        () => urlSource({ url: "file:///etc/passwd" }),
+        /only http:, https: and s3: are supported/,
+      );
       const wrapped = wrapSource(ok, {
         name: "w",
         map: (m) => ({ ...m, info: { ...m.info, alias: "champion" } }),
@@ -190,6 +193,47 @@ describe("cascade and circuit breaker", () => {
       await m.stop();
     }
   });
+
+  it("/metrics shows the breaker open while the source fails and closed once it recovers", async () => {
+    let calls = 0;
+    const app = await createApp({
+      contract: housingContract,
+      logLevel: "silent",
+      defaultMetrics: false,
+      sources: [
+        defineSource({
+          name: "flaky",
+          load: async () => {
+            calls++;
+            if (calls <= 2) throw new Error(`flaky failure ${calls}`);
+            return makeTestServable({ version: "6" });
+          },
+        }),
+      ],
+      loader: {
+        ...FAST,
+        breaker: { threshold: 2, halfOpenAfterMs: 300 },
+        backgroundRetry: { initialDelayMs: 400, maxDelayMs: 400 },
+      },
+    });
+    const gauge = async () =>
+      /model_source_circuit_state\{source="flaky"\} (\d)/.exec(
+        (await app.inject({ url: "/metrics" })).body,
+      )?.[1];
+    try {
+      assert.equal(await gauge(), "1", "open after two failures");
+      const deadline = Date.now() + 5000;
+      while (!app.mlops.manager.current && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(app.mlops.manager.current?.model.version, "6");
+      assert.equal(await gauge(), "0", "closed after the half-open trial succeeded");
+      assert.match(
+        (await app.inject({ url: "/metrics" })).body,
+        /model_load_events_total\{source="flaky",outcome="success",trigger="retry"\} 1/,
+      );
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe("fallback upgrade", () => {
@@ -273,8 +317,10 @@ describe("verification and rejection", () => {
     };
     try {
       assert.equal(await predictVersion(), "1");
-      writeModel(path, '{"format":"test-servable/1",'); // truncated file
-      assert.equal((await app.mlops.manager.reload("admin")).status, "failed");
+      writeModel(path, '{"format":"test-servable/1",'); // truncated file: fetched, but not a model
+      const r1 = await app.mlops.manager.reload("admin");
+      assert.equal(r1.status, "rejected");
+      assert.match(r1.reason ?? "", /rejected: .*JSON/);
       assert.equal(await predictVersion(), "1");
       writeModel(path, { version: "2", recordSkew: 1.01 }); // warm-up fails
       const r2 = await app.mlops.manager.reload("admin");
@@ -294,13 +340,76 @@ describe("verification and rejection", () => {
       const metrics = (await app.inject({ url: "/metrics" })).body;
       assert.match(
         metrics,
-        /model_load_events_total\{source="file:[^"]+",outcome="rejected",trigger="admin"\} 2/,
+        /model_load_events_total\{source="file:[^"]+",outcome="rejected",trigger="admin"\} 3/,
       );
-      assert.match(
-        metrics,
-        /model_load_events_total\{source="file:[^"]+",outcome="failure",trigger="admin"\} 1/,
-      );
+      assert.doesNotMatch(metrics, /model_load_events_total\{source="file:[^"]+",outcome="failure"/);
       assert.match(metrics, /model_info\{name="housing_price_model",version="4"/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("undecodable versions", () => {
+  it("are rejected once per change token: not retried, not re-fetched by polls, breaker stays closed", async () => {
+    const path = join(dir, "undecodable.json");
+    writeModel(path, { version: "1" });
+    let decodes = 0;
+    const decode = (b: Uint8Array, o: string) => {
+      decodes++;
+      return decodeTestServable(b, o);
+    };
+    const events: LoaderEvent[] = [];
+    const m = new ModelManager({
+      contract: housingContract,
+      ...FAST,
+      retry: { maxRetries: 3, initialDelayMs: 10, maxDelayMs: 20 },
+      breaker: { threshold: 1, halfOpenAfterMs: 60_000 },
+      sources: [fileSource({ path, decode })],
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      assert.equal((await m.start()).status, "swapped");
+      assert.equal(decodes, 1);
+      writeModel(path, "\u0000not a model at all");
+      const r = await m.poll();
+      assert.equal(r?.status, "rejected");
+      assert.match(r?.reason ?? "", /^file:.*: rejected: /);
+      assert.equal(decodes, 2, "a decode error is not retried (3 retries allowed for transient errors)");
+      assert.equal(m.breakerStates()[0].state, "closed", "a bad version does not open the breaker");
+      assert.equal(m.current?.model.version, "1");
+      for (let k = 0; k < 3; k++) assert.equal(await m.poll(), null, "same token: not fetched again");
+      assert.equal(decodes, 2);
+      writeModel(path, { version: "2" });
+      assert.equal((await m.poll())?.status, "swapped");
+      assert.equal(m.current?.model.version, "2");
+      const outcomes = events.filter((e) => e.type === "load").map((e) => (e as { outcome: string }).outcome);
+      assert.deepEqual(outcomes, ["success", "rejected", "success"]);
+      assert.equal(events.filter((e) => e.type === "breaker").length, 0);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it("a corrupt first version leaves the server degraded with the reason, and it recovers", async () => {
+    const path = join(dir, "corrupt-first.json");
+    writeModel(path, "{");
+    const app = await createApp({
+      contract: housingContract,
+      logLevel: "silent",
+      defaultMetrics: false,
+      sources: [fileSource({ path, decode: decodeTestServable })],
+      loader: { ...FAST, backgroundRetry: { initialDelayMs: 50, maxDelayMs: 100 } },
+    });
+    try {
+      const h = (await app.inject({ url: "/health" })).json();
+      assert.equal(h.status, "degraded");
+      assert.equal(h.model_loaded, false);
+      assert.match(JSON.stringify(h), /rejected/);
+      writeModel(path, { version: "9" });
+      const deadline = Date.now() + 5000;
+      while (!app.mlops.manager.current && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(app.mlops.manager.current?.model.version, "9");
     } finally {
       await app.close();
     }

@@ -1,6 +1,7 @@
 /**
  * Graceful shutdown: a child server gets SIGTERM while a request is in flight (its body still uploading);
- * the request completes with 200, new connections are refused, and the process exits 0.
+ * the request completes with 200, new connections are refused, the process exits 0, and its asynchronous JSON
+ * log is flushed first: the drained request's line and "shutdown complete" are on stdout, in order.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -17,7 +18,17 @@ it("SIGTERM drains the in-flight request and exits 0", async () => {
   writeFileSync(modelFile, encodeTestServable({ version: "11" }));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "test/helpers/serve-child.ts", "--model-file", modelFile, "--port", "0"],
+    [
+      "--import",
+      "tsx",
+      "test/helpers/serve-child.ts",
+      "--model-file",
+      modelFile,
+      "--port",
+      "0",
+      "--log-level",
+      "info",
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -28,8 +39,8 @@ it("SIGTERM drains the in-flight request and exits 0", async () => {
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
+    let out = "";
     const port = await new Promise<number>((resolve, reject) => {
-      let out = "";
       child.stdout.on("data", (d) => {
         out += d;
         const m = /LISTENING (\d+)/.exec(out);
@@ -74,6 +85,18 @@ it("SIGTERM drains the in-flight request and exits 0", async () => {
     assert.equal(r.status, 200, r.body);
     assert.equal(JSON.parse(r.body).predictions.length, 2);
     assert.equal(await exited, 0, stderr);
+    const lines = out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg: string; route?: string; statusCode?: number; rows?: number });
+    const msgs = lines.map((l) => l.msg);
+    const drained = lines.findIndex((l) => l.msg === "request completed" && l.route === "/api/v1/predict");
+    assert.ok(drained >= 0, `the drained request's log line is missing: ${msgs.join(" | ")}`);
+    assert.equal(lines[drained].statusCode, 200);
+    assert.equal(lines[drained].rows, 2);
+    const draining = msgs.indexOf("shutting down: draining in-flight requests");
+    assert.ok(draining >= 0 && draining < drained, msgs.join(" | "));
+    assert.equal(msgs[msgs.length - 1], "shutdown complete", msgs.join(" | "));
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });

@@ -38,6 +38,8 @@ export interface ServeOptions {
   /** Admin key (from config serve.admin_api_key, itself `${env:MLOPS_ADMIN_KEY,null}` by default). */
   adminApiKey?: string;
   bodyLimit?: number;
+  /** Time to receive a whole request (ms; 0 = none). */
+  requestTimeoutMs?: number;
   contract?: string;
   /** Seconds between polls of the primary source (0 = off). */
   pollInterval?: number;
@@ -85,6 +87,7 @@ export async function runServe(opts: ServeOptions): Promise<RunningServer> {
     pollIntervalMs: (opts.pollInterval ?? 0) * 1000,
     maxBatch: opts.maxBatch,
     bodyLimit: opts.bodyLimit,
+    requestTimeoutMs: opts.requestTimeoutMs,
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? "info",
     waitForModel: true,
     ...(typeof opts.monitoring === "object" && opts.monitor !== false ? { monitoring: opts.monitoring } : {}),
@@ -151,6 +154,7 @@ export function serveOptionsFromConfig(loaded: LoadedConfig, o: ServeOptions): S
     logLevel: o.logLevel ?? c.serve.log_level,
     adminApiKey: c.serve.admin_api_key ?? undefined,
     bodyLimit: c.serve.body_limit_bytes,
+    requestTimeoutMs: c.serve.request_timeout_ms,
     sources: [...sources, ...(o.sources ?? [])],
   };
 }
