@@ -239,6 +239,25 @@ describe("validation", () => {
       instances: [{ ...SAMPLE, ocean_proximity: "x".repeat(70_000) }],
     });
     assert.equal(big.statusCode, 413);
+    // the same limits on the other protocols, in their error shapes
+    const rows = Array.from({ length: 51 }, () => SAMPLE);
+    const m = await post(app, "/invocations", { dataframe_records: rows });
+    assert.equal(m.statusCode, 413);
+    assert.equal(m.json().error_code, "RESOURCE_LIMIT_EXCEEDED");
+    const mBig = await post(app, "/invocations", {
+      dataframe_records: [{ ...SAMPLE, ocean_proximity: "x".repeat(70_000) }],
+    });
+    assert.equal(mBig.statusCode, 413);
+    const v2 = await post(app, "/v2/models/housing_price_model/infer", {
+      inputs: Object.entries(SAMPLE).map(([name, v]) => ({
+        name,
+        shape: [51],
+        datatype: typeof v === "number" ? "FP64" : "BYTES",
+        data: Array.from({ length: 51 }, () => v),
+      })),
+    });
+    assert.equal(v2.statusCode, 413);
+    assert.match(v2.json().error, /51 rows exceeds the limit of 50/);
   });
   it("Server-Timing header and request id", async () => {
     const r = await post(app, "/api/v1/predict", { instances: [SAMPLE] }, { "x-request-id": "abc-123" });
@@ -535,6 +554,13 @@ describe("model state, admin, metrics, docs, hooks", () => {
       assert.equal((await app.inject({ url: "/health/live" })).statusCode, 200);
       assert.equal((await app.inject({ url: "/health/deep" })).statusCode, 503);
       assert.equal((await app.inject({ url: "/ping" })).statusCode, 404);
+      const v2ready = await app.inject({ url: "/v2/health/ready" });
+      assert.equal(v2ready.statusCode, 503);
+      assert.deepEqual(v2ready.json(), { ready: false });
+      assert.equal((await app.inject({ url: "/v2/health/live" })).statusCode, 200);
+      const mlflow = await post(app, "/invocations", { instances: [SAMPLE] });
+      assert.equal(mlflow.statusCode, 503);
+      assert.equal(mlflow.json().error_code, "TEMPORARILY_UNAVAILABLE");
     } finally {
       await app.close();
     }

@@ -8,8 +8,10 @@ import { after, before, describe, it } from "node:test";
 import { createApp } from "../../src/serving/app.ts";
 import { registerDecoder } from "../../src/serving/decoders.ts";
 import { type LoaderEvent, ModelManager, verifyModel } from "../../src/serving/loader.ts";
+import { registrySource } from "../../src/serving/registry-source.ts";
 import { defineSource, fileSource, urlSource, wrapSource } from "../../src/serving/sources.ts";
 import type { ServableModel } from "../../src/serving/types.ts";
+import { sigV4Matches } from "../helpers/s3-signature.ts";
 import {
   decodeTestServable,
   encodeTestServable,
@@ -151,6 +153,66 @@ describe("cascade and circuit breaker", () => {
       await m.stop();
       server.closeAllConnections();
       server.close();
+    }
+  });
+
+  it("registry (no store) → S3 object (signed) → file: serves from S3; a bad S3 secret falls through to the file", async () => {
+    const KEY = { accessKeyId: "TESTKEY", secretAccessKey: "test/secret+key" };
+    const body = Buffer.from(encodeTestServable({ version: "s3-1" }));
+    const gets: string[] = [];
+    const s3 = createServer((req, res) => {
+      if (!sigV4Matches(req, KEY)) {
+        res.writeHead(403).end("<Error><Code>SignatureDoesNotMatch</Code></Error>");
+        return;
+      }
+      if (req.url !== "/models/m.json") {
+        res.writeHead(404).end("<Error><Code>NoSuchKey</Code></Error>");
+        return;
+      }
+      if (req.method === "GET") gets.push(req.url);
+      res.writeHead(200, { "content-length": body.length, etag: '"e1"' });
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
+    const endpoint = await listen(s3);
+    const path = join(dir, "cascade-s3.json");
+    writeModel(path, { version: "file-1" });
+    const env = (secret: string) => ({
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secret,
+    });
+    const cascade = (secret: string) =>
+      new ModelManager({
+        contract: housingContract,
+        ...FAST,
+        sources: [
+          registrySource({
+            home: join(dir, "no-such-home"),
+            name: "housing_price_model",
+            alias: "production",
+          }),
+          urlSource({ url: "s3://models/m.json", env: env(secret), decode: decodeTestServable }),
+          fileSource({ path, decode: decodeTestServable }),
+        ],
+      });
+    const good = cascade(KEY.secretAccessKey);
+    const bad = cascade("wrong-secret");
+    try {
+      assert.equal((await good.start()).status, "swapped");
+      assert.equal(good.current?.model.version, "s3-1");
+      assert.equal(good.current?.source, "s3:models/m.json");
+      assert.equal(gets.length, 1);
+      const probes = await good.probeSources();
+      assert.equal(probes[0].ok, false);
+      assert.match(String(probes[0].error), /no registry at .*no-such-home/);
+      assert.equal(probes[1].token, '"e1"', "the S3 change token is the ETag (signed HEAD)");
+      assert.equal((await bad.start()).status, "swapped");
+      assert.equal(bad.current?.model.version, "file-1", "a 403 from S3 falls through to the local file");
+      assert.equal(gets.length, 1);
+    } finally {
+      await good.stop();
+      await bad.stop();
+      s3.close();
     }
   });
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { contractTypes, loadContract } from "../../src/data/contract.ts";
 import { readTable } from "../../src/data/io.ts";
-import { type TrainResult, promoteVersion, train } from "../../src/pipeline/pipeline.ts";
+import { promoteVersion, type TrainResult, train } from "../../src/pipeline/pipeline.ts";
 import type { RegisterOutput } from "../../src/pipeline/steps/register.ts";
 import type { SplitOutput } from "../../src/pipeline/steps/split.ts";
 import { startServer } from "../../src/serving/app.ts";
@@ -184,6 +184,78 @@ describe("serving the pipeline-trained model", { timeout: 600_000 }, () => {
     );
     assert.ok((statuses.get(200) ?? 0) > 20 && (statuses.get(422) ?? 0) > 20, JSON.stringify([...statuses]));
     assert.equal((await fetch(`${server.url}/health/live`)).status, 200);
+  });
+
+  it("the reference's API tests (§6.1) and request examples (§2.5) hold against the real model", async () => {
+    type Pred = {
+      predicted_price: number;
+      confidence_interval: { lower: number; upper: number; level: number };
+    };
+    const version = String((trained.registered as RegisterOutput).version);
+    const root = (await (await fetch(`${server.url}/`)).json()) as Record<string, unknown>;
+    for (const k of ["name", "version", "docs_url"]) assert.ok(k in root, k);
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
+    assert.equal(typeof health.status, "string");
+    assert.equal(health.model_loaded, true);
+    assert.equal(typeof health.version, "string");
+    const predict = (instances: unknown[]) => postJson(`${server.url}/api/v1/predict`, { instances });
+    const single = await predict([BASE]);
+    assert.equal(single.status, 200);
+    assert.equal(single.body.model_version, version);
+    const one = single.body.predictions as Pred[];
+    assert.equal(one.length, 1);
+    assert.ok(one[0].predicted_price > 0);
+    // conftest's batch, test_api_manual.sh's two rows and API_ARCHITECTURE_POST.md's fourth
+    const row = (v: number[], o: string) => ({
+      longitude: v[0],
+      latitude: v[1],
+      housing_median_age: v[2],
+      total_rooms: v[3],
+      total_bedrooms: v[4],
+      population: v[5],
+      households: v[6],
+      median_income: v[7],
+      ocean_proximity: o,
+    });
+    const batch = await predict([
+      BASE,
+      { ...BASE, median_income: 5.0 },
+      { ...BASE, housing_median_age: 20.0 },
+      row([-118.2, 34.05, 25.0, 2500.0, 450.0, 1200.0, 400.0, 5.5], "NEAR OCEAN"),
+      row([-121.89, 37.34, 15.0, 3200.0, 600.0, 1500.0, 550.0, 7.2], "INLAND"),
+      row([-118.3, 34.26, 15.0, 5612.0, 1283.0, 1015.0, 472.0, 1.4936], "INLAND"),
+    ]);
+    assert.equal(batch.status, 200);
+    const preds = batch.body.predictions as Pred[];
+    assert.equal(preds.length, 6);
+    for (const p of preds) {
+      assert.ok(p.predicted_price > 0 && Number.isFinite(p.predicted_price));
+      assert.ok(
+        p.confidence_interval.lower <= p.predicted_price && p.predicted_price <= p.confidence_interval.upper,
+      );
+    }
+    assert.equal(
+      preds[0].predicted_price,
+      one[0].predicted_price,
+      "a row's prediction does not depend on its batch",
+    );
+    const { longitude: _lon, ...noLongitude } = BASE;
+    for (const [what, inst] of [
+      ["invalid ocean_proximity", { ...BASE, ocean_proximity: "INVALID" }],
+      ["missing longitude", noLongitude],
+      ["negative total_rooms", { ...BASE, total_rooms: -100 }],
+      ["latitude 91", { ...BASE, latitude: 91.0 }],
+      ["longitude 181", { ...BASE, longitude: 181.0 }],
+    ] as const) {
+      assert.equal((await predict([inst])).status, 422, what);
+    }
+    assert.equal((await predict([])).status, 422, "empty instances");
+    const lower = await predict([{ ...BASE, ocean_proximity: "near bay" }]);
+    assert.equal(lower.status, 200);
+    assert.equal((lower.body.predictions as Pred[])[0].predicted_price, one[0].predicted_price);
+    const info = (await (await fetch(`${server.url}/api/v1/model/info`)).json()) as Record<string, unknown>;
+    assert.equal(info.model_loaded, true);
+    assert.equal(info.model_version, version);
   });
 
   it("hot-reloads when the production alias moves, and rolls back", async () => {
