@@ -17,6 +17,7 @@ import { startServer } from "../../src/serving/app.ts";
 import { registrySource } from "../../src/serving/registry-source.ts";
 import { type LocalArtifactStore, openTracking } from "../../src/tracking/index.ts";
 import { fastConfig, writeSample } from "../helpers/pipeline.ts";
+import { SAMPLE } from "../helpers/servable.ts";
 
 const CONTRACT = loadContract(
   join(import.meta.dirname, "..", "..", "config", "datasets", "california_housing.yaml"),
@@ -99,17 +100,7 @@ describe("serving the pipeline-trained model", { timeout: 600_000 }, () => {
         (x) => typeof x === "number" && Number.isFinite(x),
       ),
     );
-  const BASE = {
-    longitude: -122.23,
-    latitude: 37.88,
-    housing_median_age: 41,
-    total_rooms: 880,
-    total_bedrooms: 129,
-    population: 322,
-    households: 126,
-    median_income: 8.3252,
-    ocean_proximity: "NEAR BAY",
-  };
+  const BASE = SAMPLE; // the reference's conftest sample
 
   it("edge inputs go through the real FeaturePipeline: zero denominators, missing bedrooms, range limits", async () => {
     const { total_bedrooms: _omit, ...noBedrooms } = BASE;
