@@ -12,19 +12,26 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { parse as parseCsv } from "csv-parse/sync";
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from "fastify";
 import pino from "pino";
 import { Type } from "typebox";
 import type { DatasetContract } from "../data/contract-types.ts";
 import type { Frame } from "../data/frame.ts";
+import type { DashboardOptions } from "./dashboard.ts";
 import { type LoaderOptions, ModelManager, verifyModel } from "./loader.ts";
 import { createMetrics, type ServingMetrics } from "./metrics.ts";
+import {
+  monitoringPredictionHook,
+  registerMonitoring,
+  type ServingMonitoring,
+  type ServingMonitoringOptions,
+} from "./monitoring.ts";
 import { uuidv7 } from "./request-id.ts";
 import {
   ajvToDetail,
@@ -36,17 +43,11 @@ import {
   frameFromRecords,
   type InputColumn,
   inputColumns,
+  instanceSchema,
   type Loc,
   predictRequestSchema,
   replaceNonFiniteTokens,
 } from "./schema.ts";
-import type { DashboardOptions } from "./dashboard.ts";
-import {
-  monitoringPredictionHook,
-  registerMonitoring,
-  type ServingMonitoring,
-  type ServingMonitoringOptions,
-} from "./monitoring.ts";
 import type { ModelSource, PredictionBatch, PredictionLogEntry } from "./types.ts";
 
 export interface CreateAppOptions {
@@ -669,7 +670,104 @@ export async function createApp(opts: CreateAppOptions): Promise<ServingApp> {
   const outputSchemaNumberArray = { type: "array", items: { type: "number" } } as const;
 
   // ------------------------------------------------------------ docs
+  // Request bodies the MLflow and V2 routes validate in their handlers (each protocol's own rules and error
+  // shapes, not Ajv's): described in the OpenAPI document only, through the transform below
+  const instance = instanceSchema(contract);
+  const columnNames = cols.map((c) => c.name);
+  const docOnlyBodies = new Map<string, unknown>([
+    [
+      "/invocations",
+      {
+        description:
+          "Exactly one of dataframe_split, dataframe_records, instances, inputs (JSON); or text/csv with a header row",
+        oneOf: [
+          {
+            type: "object",
+            required: ["dataframe_split"],
+            properties: {
+              dataframe_split: {
+                type: "object",
+                properties: {
+                  columns: { type: "array", items: { type: "string", enum: columnNames } },
+                  data: { type: "array", maxItems: maxBatch, items: { type: "array" } },
+                },
+              },
+              params: { type: "object" },
+            },
+          },
+          {
+            type: "object",
+            required: ["dataframe_records"],
+            properties: {
+              dataframe_records: { type: "array", maxItems: maxBatch, items: instance },
+              params: { type: "object" },
+            },
+          },
+          {
+            type: "object",
+            required: ["instances"],
+            properties: {
+              instances: { type: "array", maxItems: maxBatch, items: instance },
+              params: { type: "object" },
+            },
+          },
+          {
+            type: "object",
+            required: ["inputs"],
+            properties: {
+              inputs: {
+                description: "columnar {column: [values]} or a list of records",
+                oneOf: [
+                  {
+                    type: "object",
+                    properties: Object.fromEntries(columnNames.map((n) => [n, { type: "array" }])),
+                  },
+                  { type: "array", maxItems: maxBatch, items: instance },
+                ],
+              },
+              params: { type: "object" },
+            },
+          },
+        ],
+      },
+    ],
+  ]);
+  const v2Body = {
+    type: "object",
+    required: ["inputs"],
+    properties: {
+      id: { type: "string" },
+      inputs: {
+        type: "array",
+        description: "one tensor per input column (numeric columns FP64/FP32/INT*, ocean_proximity BYTES)",
+        items: {
+          type: "object",
+          required: ["name", "shape", "datatype", "data"],
+          properties: {
+            name: { type: "string", enum: columnNames },
+            shape: { type: "array", items: { type: "integer" }, description: "[n] or [n, 1]" },
+            datatype: { type: "string", example: "FP64" },
+            data: { type: "array" },
+          },
+        },
+      },
+      outputs: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { name: { type: "string", enum: ["predicted_price", "lower", "upper"] } },
+        },
+      },
+      parameters: { type: "object" },
+    },
+  };
+  docOnlyBodies.set("/v2/models/:name/infer", v2Body);
+  docOnlyBodies.set("/v2/models/:name/versions/:version/infer", v2Body);
   await fastify.register(swagger, {
+    transform: ({ schema, url }) => {
+      const body = docOnlyBodies.get(url);
+      return { schema: body && schema ? ({ ...schema, body } as typeof schema) : schema, url };
+    },
     openapi: {
       openapi: "3.0.3",
       info: { title, version: apiVersion, description },
