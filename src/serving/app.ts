@@ -117,15 +117,17 @@ export interface ServingHandle {
 
 export type ServingApp = FastifyInstance & { mlops: ServingHandle };
 
-/** Rows whose prediction or interval bound is NaN or ±Infinity (JSON cannot carry them). */
-function nonFiniteRows(out: PredictionBatch): number[] {
-  const bad: number[] = [];
+const NO_ROWS: readonly number[] = [];
+
+/** Rows whose prediction or interval bound is NaN or ±Infinity (JSON cannot carry them); nothing allocated when none. */
+function nonFiniteRows(out: PredictionBatch): readonly number[] {
+  let bad: number[] | null = null;
   const { predictions: p, lower: lo, upper: hi } = out;
   for (let i = 0; i < p.length; i++) {
     // x - x is 0 for every finite x and NaN for NaN/±Infinity: one comparison per value
-    if (p[i] - p[i] !== 0 || lo[i] - lo[i] !== 0 || hi[i] - hi[i] !== 0) bad.push(i);
+    if (p[i] - p[i] !== 0 || lo[i] - lo[i] !== 0 || hi[i] - hi[i] !== 0) (bad ??= []).push(i);
   }
-  return bad;
+  return bad ?? NO_ROWS;
 }
 
 /** An error with an HTTP status and optional field-level details (rendered per protocol). */

@@ -21,7 +21,7 @@ import {
 } from "cockatiel";
 import type { DatasetContract } from "../data/contract-types.ts";
 import { frameFromRecords, inputColumns, inputSignature } from "./schema.ts";
-import { ModelDecodeError, type ModelSource, type ServableModel } from "./types.ts";
+import { ModelDecodeError, type ModelSource, type ServableModel, type SourceProbe } from "./types.ts";
 
 export interface LoadedModel {
   readonly model: ServableModel;
@@ -239,14 +239,7 @@ export class ModelManager {
    * Reachability of every source: its own `probe` when it has one (the registry checks the alias and that the
    * artifact store holds the bytes it points at), else its change token (null = not reachable / nothing there).
    */
-  async probeSources(
-    timeoutMs = 2000,
-  ): Promise<
-    ({ name: string; ok: boolean; token: string | null; error?: string; note?: string } & Record<
-      string,
-      unknown
-    >)[]
-  > {
+  async probeSources(timeoutMs = 2000): Promise<(SourceProbe & { name: string; note?: string })[]> {
     return await Promise.all(
       this.sources.map(async (s) => {
         if (!s.probe && !s.currentVersion)

@@ -23,6 +23,28 @@ import {
 
 const FAST = { attemptTimeoutMs: 300, retry: { maxRetries: 1, initialDelayMs: 10, maxDelayMs: 20 } };
 
+/** Poll `cond` every 20 ms for up to 5 s (what a background reload or retry gets to finish). */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** A source that fails its first `failures` loads, then serves `version`; `calls()` counts the loads. */
+function flakySource(failures: number, version: string) {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    source: defineSource({
+      name: "flaky",
+      load: async () => {
+        calls++;
+        if (calls <= failures) throw new Error(`flaky failure ${calls}`);
+        return makeTestServable({ version });
+      },
+    }),
+  };
+}
+
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () =>
@@ -217,23 +239,14 @@ describe("cascade and circuit breaker", () => {
   });
 
   it("starts degraded, breaker opens, then half-opens and closes when the source recovers", async () => {
-    let calls = 0;
+    const flaky = flakySource(2, "5");
     const events: LoaderEvent[] = [];
     const m = new ModelManager({
       contract: housingContract,
       ...FAST,
       breaker: { threshold: 2, halfOpenAfterMs: 150 },
       backgroundRetry: { initialDelayMs: 50, maxDelayMs: 100 },
-      sources: [
-        defineSource({
-          name: "flaky",
-          load: async () => {
-            calls++;
-            if (calls <= 2) throw new Error(`flaky failure ${calls}`);
-            return makeTestServable({ version: "5" });
-          },
-        }),
-      ],
+      sources: [flaky.source],
       onEvent: (e) => events.push(e),
     });
     try {
@@ -243,10 +256,9 @@ describe("cascade and circuit breaker", () => {
       assert.match(m.status().reason ?? "", /flaky failure 2/);
       assert.equal(m.breakerStates()[0].state, "open");
       // Background retries: first ones hit the open breaker (no call), then half-open → success → closed.
-      const deadline = Date.now() + 5000;
-      while (!m.current && Date.now() < deadline) await new Promise((res) => setTimeout(res, 25));
+      await until(() => m.current !== null);
       assert.equal(m.current?.model.version, "5");
-      assert.equal(calls, 3);
+      assert.equal(flaky.calls(), 3);
       assert.equal(m.breakerStates()[0].state, "closed");
       const states = events.filter((e) => e.type === "breaker").map((e) => (e as { state: string }).state);
       assert.deepEqual(states, ["open", "half_open", "closed"]);
@@ -257,21 +269,11 @@ describe("cascade and circuit breaker", () => {
   });
 
   it("/metrics shows the breaker open while the source fails and closed once it recovers", async () => {
-    let calls = 0;
     const app = await createApp({
       contract: housingContract,
       logLevel: "silent",
       defaultMetrics: false,
-      sources: [
-        defineSource({
-          name: "flaky",
-          load: async () => {
-            calls++;
-            if (calls <= 2) throw new Error(`flaky failure ${calls}`);
-            return makeTestServable({ version: "6" });
-          },
-        }),
-      ],
+      sources: [flakySource(2, "6").source],
       loader: {
         ...FAST,
         breaker: { threshold: 2, halfOpenAfterMs: 300 },
@@ -284,8 +286,7 @@ describe("cascade and circuit breaker", () => {
       )?.[1];
     try {
       assert.equal(await gauge(), "1", "open after two failures");
-      const deadline = Date.now() + 5000;
-      while (!app.mlops.manager.current && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await until(() => app.mlops.manager.current !== null);
       assert.equal(app.mlops.manager.current?.model.version, "6");
       assert.equal(await gauge(), "0", "closed after the half-open trial succeeded");
       assert.match(
@@ -329,8 +330,7 @@ describe("fallback upgrade", () => {
       await m.start();
       const version = (): string | undefined => m.current?.model.version;
       assert.equal(version(), "fb");
-      const deadline = Date.now() + 5000;
-      while (version() !== "p" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until(() => version() === "p");
       assert.equal(m.current?.model.version, "p");
       assert.equal(m.current?.sourceIndex, 0);
       assert.equal(primaryCalls, 3);
@@ -469,8 +469,7 @@ describe("undecodable versions", () => {
       assert.equal(h.model_loaded, false);
       assert.match(JSON.stringify(h), /rejected/);
       writeModel(path, { version: "9" });
-      const deadline = Date.now() + 5000;
-      while (!app.mlops.manager.current && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await until(() => app.mlops.manager.current !== null);
       assert.equal(app.mlops.manager.current?.model.version, "9");
     } finally {
       await app.close();
@@ -523,8 +522,7 @@ describe("hot reload under load", () => {
       const workers = Array.from({ length: 8 }, worker);
       await new Promise((r) => setTimeout(r, 300));
       writeModel(path, { version: "2", slope: 30_000 });
-      const deadline = Date.now() + 5000;
-      while ((seen.get("2") ?? 0) < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until(() => (seen.get("2") ?? 0) >= 50);
       stop = true;
       await Promise.all(workers);
       assert.equal(failures, 0);
